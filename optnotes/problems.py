@@ -1,0 +1,249 @@
+r"""Test problems for the chapters: value, gradient, a default start, minima, bounds.
+
+Every problem takes points with the coordinates on the first axis: a point of
+shape ``(2,)`` or a whole grid of shape ``(2, H, W)``, so a contour background is
+one call::
+
+    X, Y = np.meshgrid(np.linspace(-5, 5, 200), np.linspace(-3, 3, 150))
+    Z = problem.value(np.array([X, Y]))        # shape (150, 200)
+
+``problem.grad`` is the ``grad_fn`` the rules call.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _checks
+
+
+class Problem:
+    """A function of two variables to minimise, with what a figure needs to draw it."""
+
+    name: str = "problem"
+    dim: int = 2
+    start: tuple = (0.0, 0.0)
+    minima: tuple = ()  # points where the minimum is attained (none for unbounded ones)
+    bounds: tuple = ((-1.0, 1.0), (-1.0, 1.0))  # ((x_min, x_max), (y_min, y_max)) to plot
+    log_contours: bool = False  # contours on a log scale (for steep valleys)
+
+    def value(self, x) -> np.ndarray:
+        return self._value(self._point(x))
+
+    def grad(self, x) -> np.ndarray:
+        return self._grad(self._point(x))
+
+    def _point(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 0 or x.shape[0] != self.dim:
+            raise ValueError(
+                f"{self.name} takes points with {self.dim} coordinates on the first axis "
+                f"(shape ({self.dim},) or ({self.dim}, ...)), got shape {x.shape}"
+            )
+        return x
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+class Quadratic(Problem):
+    r""":math:`f(x) = \tfrac12 x^\top H x` with a symmetric positive semi-definite H.
+
+    Its minimum is at 0 when H is positive definite; the eigenvalues of H are the
+    curvatures the stability analysis of the book uses.
+    """
+
+    def __init__(self, hessian, *, name="quadratic", start=(-4.5, 2.0), bounds=None):
+        hessian = _checks.parameters("hessian", hessian)
+        if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1]:
+            raise ValueError(f"hessian must be a square matrix, got shape {hessian.shape}")
+        if not np.allclose(hessian, hessian.T):
+            raise ValueError("hessian must be symmetric")
+        self.hessian = hessian
+        self.eigenvalues = np.linalg.eigvalsh(hessian)
+        if self.eigenvalues[0] < -1e-12 * max(1.0, abs(self.eigenvalues[-1])):
+            raise ValueError(
+                f"hessian must be positive semi-definite, its eigenvalues are {self.eigenvalues}"
+            )
+        self.dim = hessian.shape[0]
+        self.name = name
+        self.start = tuple(float(s) for s in start)
+        self.minima = (tuple([0.0] * self.dim),)
+        self.bounds = bounds or ((-5.0, 5.0), (-2.5, 2.5))
+
+    def _value(self, x):
+        return 0.5 * np.einsum("i...,ij,j...->...", x, self.hessian, x)
+
+    def _grad(self, x):
+        return np.einsum("ij,j...->i...", self.hessian, x)
+
+
+def ravine(kappa: float = 20.0, angle: float = 0.0) -> Quadratic:
+    r"""The ravine: a quadratic steep across (curvature 1) and shallow along
+    (curvature :math:`1/\kappa`), turned by ``angle`` radians.
+
+    Unturned, :math:`f(x, y) = \tfrac12 (x^2/\kappa + y^2)`: steep vertically,
+    shallow horizontally. Gradient descent is stable for :math:`\alpha < 2`.
+    """
+    kappa = _checks.number("kappa", kappa, low=1.0)
+    angle = _checks.number("angle", angle)
+    c, s = math.cos(angle), math.sin(angle)
+    rotation = np.array([[c, -s], [s, c]])
+    hessian = rotation @ np.diag([1.0 / kappa, 1.0]) @ rotation.T
+    return Quadratic(hessian, name=f"ravine (κ = {kappa:g})")
+
+
+class Rosenbrock(Problem):
+    r""":math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`, minimum at :math:`(a, a^2)`."""
+
+    name = "Rosenbrock"
+    start = (-1.2, 1.0)
+    bounds = ((-2.0, 2.0), (-1.0, 3.0))
+    log_contours = True
+
+    def __init__(self, a: float = 1.0, b: float = 100.0):
+        self.a = _checks.number("a", a)
+        self.b = _checks.positive("b", b)
+        self.minima = ((self.a, self.a**2),)
+
+    def _value(self, p):
+        x, y = p
+        return (self.a - x) ** 2 + self.b * (y - x**2) ** 2
+
+    def _grad(self, p):
+        x, y = p
+        return np.stack([-2 * (self.a - x) - 4 * self.b * x * (y - x**2), 2 * self.b * (y - x**2)])
+
+
+class Beale(Problem):
+    r""":math:`f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2`,
+    minimum 0 at :math:`(3, 0.5)`."""
+
+    name = "Beale"
+    start = (1.0, 1.5)
+    minima = ((3.0, 0.5),)
+    bounds = ((-4.5, 4.5), (-4.5, 4.5))
+    log_contours = True
+
+    def _value(self, p):
+        x, y = p
+        return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+
+    def _grad(self, p):
+        x, y = p
+        r1, r2, r3 = 1.5 - x + x * y, 2.25 - x + x * y**2, 2.625 - x + x * y**3
+        dx = 2 * r1 * (y - 1) + 2 * r2 * (y**2 - 1) + 2 * r3 * (y**3 - 1)
+        dy = 2 * r1 * x + 4 * r2 * x * y + 6 * r3 * x * y**2
+        return np.stack([dx, dy])
+
+
+class Saddle(Problem):
+    r""":math:`f(x, y) = \tfrac12 (x^2 - y^2) + \tfrac14 y^4`: a saddle at the origin
+    between two minima at :math:`(0, \pm 1)`, value :math:`-1/4`.
+
+    The default start lies just off the saddle's attracting direction, so a method
+    first slides towards the saddle and then has to escape it.
+    """
+
+    name = "saddle"
+    start = (2.0, 1e-3)
+    minima = ((0.0, 1.0), (0.0, -1.0))
+    bounds = ((-2.5, 2.5), (-2.0, 2.0))
+
+    def _value(self, p):
+        x, y = p
+        return 0.5 * (x**2 - y**2) + 0.25 * y**4
+
+    def _grad(self, p):
+        x, y = p
+        return np.stack([x, -y + y**3])
+
+
+class Plateau(Problem):
+    r""":math:`f(x, y) = 1 - \exp\bigl(-\tfrac12 (x^2 + y^2)\bigr)`: a well at the
+    origin inside a plateau where the gradient is nearly zero."""
+
+    name = "plateau"
+    start = (2.5, 2.0)
+    minima = ((0.0, 0.0),)
+    bounds = ((-3.0, 3.0), (-3.0, 3.0))
+
+    def _value(self, p):
+        x, y = p
+        return 1 - np.exp(-0.5 * (x**2 + y**2))
+
+    def _grad(self, p):
+        x, y = p
+        e = np.exp(-0.5 * (x**2 + y**2))
+        return np.stack([x * e, y * e])
+
+
+class LeastSquares(Problem):
+    r"""Linear least squares on generated, seeded data: the stochastic problem.
+
+    :math:`f(w) = \frac{1}{2n} \sum_{i=1}^n (a_i^\top w - b_i)^2` with
+    :math:`b_i = a_i^\top w^\ast + \text{noise}`. The features have scales
+    ``scales`` (so the problem is a ravine of condition number about
+    ``(scales[1] / scales[0])**2``). :meth:`minibatch_oracle` gives a ``grad_fn``
+    that averages the gradient over a random minibatch on every call.
+    """
+
+    name = "least squares"
+    start = (-3.0, 3.0)
+    bounds = ((-4.0, 4.0), (-4.0, 4.0))
+
+    def __init__(self, n: int = 500, noise: float = 0.5, scales=(0.5, 1.5), seed: int = 0):
+        self.n = _checks.whole("n", n, low=2)
+        self.noise = _checks.non_negative("noise", noise)
+        self.seed = _checks.whole("seed", seed)
+        scales = _checks.parameters("scales", scales)
+        if scales.shape != (2,) or np.any(scales <= 0):
+            raise ValueError(f"scales must be two positive numbers, got {scales}")
+        rng = np.random.default_rng(self.seed)
+        self.w_true = np.array([1.0, -1.0])
+        self.features = rng.normal(size=(self.n, 2)) * scales
+        self.targets = self.features @ self.w_true + self.noise * rng.normal(size=self.n)
+        self.hessian = self.features.T @ self.features / self.n
+        self.c = self.features.T @ self.targets / self.n
+        self.b2 = self.targets @ self.targets / (2 * self.n)
+        w_star = np.linalg.solve(self.hessian, self.c)
+        self.minima = (tuple(w_star),)
+
+    def _value(self, w):
+        quadratic = 0.5 * np.einsum("i...,ij,j...->...", w, self.hessian, w)
+        return quadratic - np.einsum("i,i...->...", self.c, w) + self.b2
+
+    def _grad(self, w):
+        c = self.c.reshape((2,) + (1,) * (w.ndim - 1))
+        return np.einsum("ij,j...->i...", self.hessian, w) - c
+
+    def minibatch_oracle(self, batch_size: int, seed: int = 0):
+        """A ``grad_fn`` whose every call averages the gradient over ``batch_size``
+        examples drawn without replacement (a fresh draw each call, seeded)."""
+        batch_size = _checks.whole("batch_size", batch_size, low=1)
+        if batch_size > self.n:
+            raise ValueError(f"batch_size must be at most n = {self.n}, got {batch_size}")
+        rng = np.random.default_rng(_checks.whole("seed", seed))
+
+        def grad_fn(w):
+            w = self._point(w)
+            if w.shape != (2,):
+                raise ValueError(f"the minibatch gradient takes one point (2,), got {w.shape}")
+            batch = rng.choice(self.n, size=batch_size, replace=False)
+            a, b = self.features[batch], self.targets[batch]
+            return a.T @ (a @ w - b) / batch_size
+
+        return grad_fn
+
+
+PROBLEMS = {
+    "ravine": ravine,
+    "Rosenbrock": Rosenbrock,
+    "Beale": Beale,
+    "saddle": Saddle,
+    "plateau": Plateau,
+    "least squares": LeastSquares,
+}
+"""The named problems, each a constructor with defaults."""
