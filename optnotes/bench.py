@@ -1,8 +1,13 @@
-"""Benchmarks (not tests): ``python -m optnotes.bench rules``.
+"""Benchmarks (not tests): ``python -m optnotes.bench rules|widgets``.
 
 ``rules``: for every rule, the median time of one step on a 2-parameter
 problem (µs) and on 10⁶ parameters (ms), and the bytes of state it keeps for
 10⁶ float64 parameters, measured from the state ``init`` returns.
+
+``widgets``: for every experiment in the book, the time of ``update`` (compute
+and render the PNG the reader sees) as its controls move one at a time through
+their ends and defaults; the median per experiment, and last the line
+``widget update latency: median of the slowest experiment N ms (NAME)``.
 """
 
 from __future__ import annotations
@@ -82,13 +87,61 @@ def print_rules(rows, big: int = 1_000_000) -> None:
         )
 
 
+def bench_widgets(rounds: int = 3) -> list[dict]:
+    from . import experiments
+
+    rows = []
+    for name in experiments.REGISTRY:
+        experiment = experiments.make(name)
+        start = time.perf_counter()
+        experiment.update()
+        first = time.perf_counter() - start
+        timings = []
+        for _ in range(rounds):
+            for key, control in experiment.controls.items():
+                for value in control.extremes():
+                    start = time.perf_counter()
+                    experiment.update(**{key: value})
+                    timings.append(time.perf_counter() - start)
+            experiment.update(**{k: c.default for k, c in experiment.controls.items()})
+        rows.append(
+            {
+                "name": name,
+                "first_ms": 1e3 * first,
+                "median_ms": 1e3 * statistics.median(timings),
+                "max_ms": 1e3 * max(timings),
+                "updates": len(timings),
+            }
+        )
+    return rows
+
+
+def print_widgets(rows) -> None:
+    print(f"machine: {machine()}")
+    header = ("experiment", "first draw ms", "median ms", "max ms", "updates")
+    print(f"{header[0]:<24}{header[1]:>15}{header[2]:>11}{header[3]:>9}{header[4]:>9}")
+    for r in rows:
+        print(
+            f"{r['name']:<24}{r['first_ms']:>15.0f}{r['median_ms']:>11.0f}"
+            f"{r['max_ms']:>9.0f}{r['updates']:>9d}"
+        )
+    slowest = max(rows, key=lambda r: r["median_ms"])
+    print(
+        "widget update latency: median of the slowest experiment "
+        f"{slowest['median_ms']:.0f} ms ({slowest['name']})"
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m optnotes.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("rules", help="time per step and state memory of every rule")
+    sub.add_parser("widgets", help="update latency of every experiment in the book")
     args = parser.parse_args(argv)
     if args.what == "rules":
         print_rules(bench_rules())
+    else:
+        print_widgets(bench_widgets())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,282 @@
+r"""The chapters' derivations, computed with SymPy.
+
+Each function builds a :class:`Derivation`: named steps, each a SymPy result
+with the left-hand side it is shown under. A chapter displays a derivation (it
+renders as aligned LaTeX through ``sympy.latex``) and reads single results with
+``d["name"]``; tests/test_derivations.py checks every result against an
+independently written closed form, so every formula the book displays was
+computed, not typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+# Symbols shared by the derivations, named as in the book's notation.
+alpha, lam, mu, sigma = sp.symbols(r"alpha lambda mu sigma", positive=True)
+l1, ln = sp.symbols(r"lambda_1 lambda_n", positive=True)  # smallest and largest curvature
+kappa = sp.Symbol(r"kappa", positive=True)
+h = sp.Symbol("h", positive=True)  # alpha * lambda, the step measured in curvatures
+z = sp.Symbol("z")
+t, k = sp.symbols("t k", integer=True, nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Step:
+    lhs: str  # LaTeX of the left-hand side
+    expr: object  # the SymPy result
+    note: str = ""  # a few words, shown beside the line
+    rel: str = "="  # the relation between them
+
+
+class Derivation:
+    """An ordered list of named results, displayed as one aligned block of LaTeX."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.steps: dict[str, Step] = {}
+
+    def add(self, key: str, lhs: str, expr, note: str = "", rel: str = "="):
+        self.steps[key] = Step(lhs, expr, note, rel)
+        return expr
+
+    def __getitem__(self, key: str):
+        return self.steps[key].expr
+
+    def latex(self, *keys: str) -> str:
+        """The chosen steps (all by default) as a LaTeX ``aligned`` block."""
+        lines = []
+        for key in keys or self.steps:
+            s = self.steps[key]
+            note = rf"&&\text{{{s.note}}}" if s.note else ""
+            lines.append(rf"{s.lhs} &{s.rel} {_latex(s.expr)} {note}")
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return f"<Derivation {self.title}: {', '.join(self.steps)}>"
+
+
+def _latex(expr) -> str:
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, tuple):
+        return r",\ ".join(_latex(e) for e in expr)
+    return sp.latex(expr)
+
+
+# --- Chapter 1: gradient descent on a quadratic ---------------------------------
+
+
+def gd_on_quadratic() -> Derivation:
+    r"""Gradient descent on :math:`f(x) = \tfrac12 \sum_i \lambda_i x_i^2`.
+
+    Each coordinate is multiplied by :math:`1 - \alpha\lambda_i` per step; the
+    step is stable iff :math:`0 < \alpha\lambda < 2`; the best constant rate
+    balances the extreme curvatures.
+    """
+    d = Derivation("gradient descent on a quadratic")
+    x = sp.Symbol("x")
+    step = x - alpha * sp.diff(lam * x**2 / 2, x)
+    d.add("step", r"x_{t+1}", step, "one step on $f = \\lambda x^2 / 2$")
+    factor = d.add("factor", r"x_{t+1} / x_t", sp.factor(step / x))
+    h_real = sp.Symbol("h", real=True)  # any sign, so the answer states both ends
+    stable = sp.solve_univariate_inequality(sp.Abs(factor.subs(alpha * lam, h_real)) < 1, h_real)
+    d.add("stable", r"|1 - h| < 1", stable, "with $h = \\alpha\\lambda$", rel=r"\iff")
+    a_star = sp.solve(sp.Eq(1 - alpha * l1, -(1 - alpha * ln)), alpha)[0]
+    d.add(
+        "alpha_star", r"\alpha^\ast", a_star, "from $1 - \\alpha\\lambda_1 = \\alpha\\lambda_n - 1$"
+    )
+    rate = d.add("rate", r"\text{rate}", sp.factor(sp.simplify(1 - a_star * l1)))
+    d.add("rate_kappa", r"\text{rate}", sp.factor(sp.simplify(rate.subs(ln, kappa * l1))))
+    return d
+
+
+def sgd_noise_floor() -> Derivation:
+    r"""SGD at a constant rate on :math:`f = \lambda x^2/2` with gradient noise of variance
+    :math:`\sigma^2`: :math:`x_{t+1} = (1 - \alpha\lambda) x_t - \alpha\xi_t`.
+
+    The variance settles where it stops changing; the expected loss there is the
+    noise floor, proportional to :math:`\alpha` for small rates.
+    """
+    d = Derivation("the noise floor of SGD")
+    V = sp.Symbol("V", positive=True)
+    recursion = (1 - alpha * lam) ** 2 * V + alpha**2 * sigma**2
+    d.add("recursion", r"\mathbb{E}[x_{t+1}^2]", recursion, "with $V = \\mathbb{E}[x_t^2]$")
+    v_inf = sp.solve(sp.Eq(V, recursion), V)[0]
+    v_inf = d.add("variance", r"V_\infty", sp.factor(v_inf))
+    floor = d.add("floor", r"\mathbb{E}[f(x_\infty)]", sp.factor(lam / 2 * v_inf))
+    d.add(
+        "small_rate",
+        r"\mathbb{E}[f(x_\infty)]",
+        sp.series(floor, alpha, 0, 2).removeO(),
+        "to first order in $\\alpha$",
+    )
+    return d
+
+
+# --- Chapter 2: momentum --------------------------------------------------------
+
+
+def momentum_forms() -> Derivation:
+    r"""The three common ways to write momentum, and when they agree.
+
+    (a) :math:`u' = \mu u + \alpha g,\ x' = x - u'`; (b) :math:`v' = \mu v - \alpha g,\
+    x' = x + v'`; (c) PyTorch's :math:`b' = \mu b + g,\ x' = x - \alpha b'`. With
+    :math:`v = -u` and :math:`b = u/\alpha`, one step of each gives the same
+    :math:`x'` and keeps the correspondence; if the rate changes from
+    :math:`\alpha_0` to :math:`\alpha_1`, (c) differs from (a).
+    """
+    d = Derivation("three forms of momentum")
+    x, u, g = sp.symbols("x u g")
+    a0, a1 = sp.symbols(r"alpha_0 alpha_1", positive=True)
+    u_a = mu * u + alpha * g
+    x_a = x - u_a
+    v = -u
+    v_b = mu * v - alpha * g
+    x_b = x + v_b
+    b = u / alpha
+    b_c = mu * b + g
+    x_c = x - alpha * b_c
+    d.add("b_minus_a", r"x'_{(b)} - x'_{(a)}", sp.simplify(x_b - x_a))
+    d.add("c_minus_a", r"x'_{(c)} - x'_{(a)}", sp.simplify(x_c - x_a))
+    d.add("velocity_b", r"v' + u'", sp.simplify(v_b + u_a), "the correspondence is kept")
+    d.add("velocity_c", r"\alpha b' - u'", sp.simplify(alpha * b_c - u_a))
+    # The rate changes: the buffer b = u / alpha_0 was built with alpha_0.
+    x_a_new = x - (mu * u + a1 * g)
+    x_c_new = x - a1 * (mu * u / a0 + g)
+    d.add(
+        "changed_rate",
+        r"x'_{(c)} - x'_{(a)}",
+        sp.factor(sp.simplify(x_c_new - x_a_new)),
+        "after $\\alpha_0 \\to \\alpha_1$",
+    )
+    return d
+
+
+def momentum_as_average() -> Derivation:
+    r"""Momentum as a sum of past gradients with geometric weights.
+
+    Unrolled from :math:`u_0 = 0`, :math:`u_t = \alpha\sum_{k=0}^{t-1} \mu^{t-1-k} g_k`.
+    The weights sum to :math:`\alpha(1-\mu^t)/(1-\mu)`, tending to
+    :math:`\alpha/(1-\mu)`: the horizon. For a constant gradient the speed tends to
+    :math:`\alpha \lVert g\rVert/(1-\mu)`.
+    """
+    d = Derivation("momentum as an average")
+    total = sp.simplify(sp.summation(alpha * mu ** (t - 1 - k), (k, 0, t - 1)))
+    # SymPy keeps the case mu = 1 apart; the book's mu lies in [0, 1).
+    total = total.args[-1][0] if isinstance(total, sp.Piecewise) else total
+    total = d.add("weights", r"\sum_{k=0}^{t-1} \alpha\mu^{t-1-k}", sp.factor(total))
+    # mu = exp(-c) with c > 0 tells SymPy that mu < 1, so mu**t -> 0.
+    c = sp.Symbol("c", positive=True)
+    horizon = sp.limit(total.subs(mu, sp.exp(-c)), t, sp.oo).subs(c, -sp.log(mu))
+    d.add("horizon", r"\lim_{t\to\infty} \sum_k \alpha\mu^{t-1-k}", sp.simplify(horizon))
+    d.add(
+        "horizon_0.9",
+        r"1/(1-\mu)\ \text{at}\ \mu = 0.9",
+        (1 / (1 - mu)).subs(mu, sp.Rational(9, 10)),
+        "steps",
+    )
+    return d
+
+
+def momentum_on_quadratic() -> Derivation:
+    r"""Heavy-ball momentum on one eigen-direction of a quadratic, :math:`f = \lambda x^2/2`.
+
+    The state :math:`(u, x)` moves by a 2×2 matrix; its eigenvalues decide
+    everything: the region of convergence, critical damping, the rate :math:`\sqrt\mu`
+    when they are complex, and the best :math:`\alpha, \mu` for curvatures in
+    :math:`[\lambda_1, \lambda_n]`.
+    """
+    d = Derivation("momentum on a quadratic")
+    # u' = mu u + alpha lambda x ; x' = x - u' = -mu u + (1 - alpha lambda) x
+    M = sp.Matrix([[mu, h], [-mu, 1 - h]])
+    d.add("matrix", r"\begin{pmatrix} u_{t+1} \\ x_{t+1} \end{pmatrix}", M, "times $(u_t, x_t)$")
+    p = d.add("charpoly", r"\det(zI - M)", sp.expand(M.charpoly(z).as_expr()))
+    d.add("eigenvalues", r"z_{1,2}", tuple(sp.solve(p, z)))
+    # Convergence (Jury): p(1) > 0, p(-1) > 0 and |z1 z2| = mu < 1.
+    d.add("p_at_1", r"p(1)", sp.factor(p.subs(z, 1)))
+    p_minus = d.add("p_at_minus_1", r"p(-1)", sp.expand(p.subs(z, -1)))
+    d.add("region", "h", sp.solve(p_minus, h)[0], "and $h > 0$, for convergence", rel="<")
+    disc = sp.discriminant(p, z)
+    d.add("discriminant", r"\Delta", sp.factor(disc))
+    critical = [r for r in sp.solve(disc, mu) if r.subs(h, sp.Rational(1, 4)) < 1]
+    root_h = sp.Symbol("s", positive=True)  # sqrt(h), so that SymPy can factor
+    critical = sp.factor(critical[0].subs(h, root_h**2)).subs(root_h, sp.sqrt(h))
+    d.add("critical", r"\mu_{\text{critical}}", critical, "the root below 1")
+    z1, z2 = sp.solve(p, z)
+    d.add("product", r"z_1 z_2", sp.simplify(z1 * z2), "so $|z| = \\sqrt{\\mu}$ when complex")
+    # Best parameters: both extreme curvatures at critical damping from either side.
+    s = sp.Symbol("s", positive=True)  # s = sqrt(alpha)
+    s_star = sp.solve(sp.Eq(1 - s * sp.sqrt(l1), s * sp.sqrt(ln) - 1), s)[0]
+    a_star = d.add("alpha_star", r"\alpha^\ast", sp.simplify(s_star**2))
+    mu_star = d.add("mu_star", r"\mu^\ast", sp.factor(sp.simplify((1 - sp.sqrt(a_star * l1)) ** 2)))
+    # With lambda_n = kappa lambda_1 and kappa >= 1, write kappa = q**2, q >= 1.
+    q = sp.Symbol("q", positive=True)
+    rate = sp.sqrt(mu_star.subs(ln, q**2 * l1))
+    rate = sp.simplify(rate).subs(sp.Abs(q - 1), q - 1).subs(q, sp.sqrt(kappa))
+    d.add("rate_kappa", r"\sqrt{\mu^\ast}", sp.factor(rate), "for $\\kappa \\ge 1$")
+    return d
+
+
+def nesterov_on_quadratic() -> Derivation:
+    r"""Nesterov's method on one eigen-direction, :math:`f = \lambda x^2/2`, with
+    :math:`h = \alpha\lambda`: the gradient at the look-ahead point changes the matrix,
+    and so the region of convergence, from heavy-ball momentum's."""
+    d = Derivation("Nesterov on a quadratic")
+    u, x = sp.symbols("u x")
+    u_new = sp.expand(mu * u + h * (x - mu * u))
+    x_new = sp.expand(x - u_new)
+    M = sp.Matrix([[u_new.coeff(u), u_new.coeff(x)], [x_new.coeff(u), x_new.coeff(x)]])
+    d.add(
+        "matrix",
+        r"\begin{pmatrix} u_{t+1} \\ x_{t+1} \end{pmatrix}",
+        M.applyfunc(sp.factor),
+        "times $(u_t, x_t)$",
+    )
+    p = d.add("charpoly", r"\det(zI - M)", sp.collect(sp.factor(M.charpoly(z).as_expr()), z))
+    d.add("p_at_1", "p(1)", sp.simplify(p.subs(z, 1)))
+    p_minus = d.add("p_at_minus_1", "p(-1)", sp.expand(p.subs(z, -1)))
+    d.add("region", "h", sp.factor(sp.solve(p_minus, h)[0]), "for convergence", rel="<")
+    d.add("product", r"z_1 z_2", sp.factor(M.det()))
+    return d
+
+
+def nesterov_lookahead() -> Derivation:
+    r"""Nesterov's method in the look-ahead variable the frameworks store.
+
+    Classical: :math:`u' = \mu u + \alpha g(x - \mu u),\ x' = x - u'`. With
+    :math:`\varphi = x - \mu u` the same sequence reads
+    :math:`u' = \mu u + \alpha g(\varphi),\ \varphi' = \varphi - \mu u' - \alpha g(\varphi)`:
+    a gradient at the stored point, as PyTorch's ``nesterov=True``
+    (:math:`b' = \mu b + g,\ \varphi' = \varphi - \alpha(g + \mu b')` with
+    :math:`b = u/\alpha`).
+    """
+    d = Derivation("Nesterov in the look-ahead variable")
+    x, u = sp.symbols("x u")
+    gf = sp.Function("g")
+    phi = x - mu * u
+    u_new = mu * u + alpha * gf(phi)
+    x_new = x - u_new
+    phi_new_classical = x_new - mu * u_new
+    phi_new_framework = phi - mu * u_new - alpha * gf(phi)
+    d.add("phi", r"\varphi", phi)
+    d.add("classical", r"\varphi' = x' - \mu u'", sp.expand(phi_new_classical))
+    d.add(
+        "difference",
+        r"\varphi'_{\text{classical}} - \varphi'_{\text{framework}}",
+        sp.simplify(phi_new_classical - phi_new_framework),
+    )
+    b = u / alpha
+    b_new = mu * b + gf(phi)
+    phi_new_torch = phi - alpha * (gf(phi) + mu * b_new)
+    d.add(
+        "torch",
+        r"\varphi'_{\text{PyTorch}} - \varphi'_{\text{classical}}",
+        sp.simplify(phi_new_torch - phi_new_classical),
+    )
+    return d

@@ -1,0 +1,103 @@
+r"""Showing the package in the book: a rule's equation beside its code, and math.
+
+``rule(Adam)`` takes the equation from the rule's docstring and the code from
+its ``step`` method, both read from the package, and lays them side by side.
+The output carries two forms: MyST Markdown (a two-column grid) that the
+book's pages render, and HTML that Jupyter renders on Binder.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import re
+import textwrap
+
+
+def equation(Rule) -> str:
+    """The display equation (between ``$$``) in a rule's docstring."""
+    match = re.search(r"\$\$(.*?)\$\$", inspect.getdoc(Rule) or "", flags=re.DOTALL)
+    if match is None:
+        raise ValueError(f"{Rule.__name__}'s docstring has no $$ ... $$ equation")
+    return textwrap.dedent(match.group(1)).strip()
+
+
+def source(function) -> str:
+    """The source of a function, dedented, without its docstring."""
+    code = textwrap.dedent(inspect.getsource(function))
+    return re.sub(r'\n\s+r?"""(.|\n)*?"""\n', "\n", code, count=1)
+
+
+def paper(Rule) -> str:
+    """The first line of a rule's docstring: its name and the paper it comes from."""
+    return (inspect.getdoc(Rule) or "").splitlines()[0]
+
+
+class Output:
+    """A cell output with a MyST Markdown form (the book) and an HTML form (Jupyter)."""
+
+    def __init__(self, markdown: str, html_text: str, plain: str):
+        self.markdown, self.html, self.plain = markdown, html_text, plain
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/markdown": self.markdown, "text/html": self.html, "text/plain": self.plain}
+        return {mime: data for mime, data in bundle.items() if data}
+
+
+def code(function) -> Output:
+    """The source of a function from the package, shown as code."""
+    text = source(function)
+    return Output(f"```python\n{text}```\n", f"<pre>{html.escape(text)}</pre>", text)
+
+
+def rule(Rule) -> Output:
+    """The equation of ``Rule`` beside the code of ``Rule.step``."""
+    eq = equation(Rule)
+    code = source(Rule.step)
+    markdown = (
+        "::::{grid} 1 1 2 2\n:::{grid-item}\n"
+        f"**{paper(Rule)}**\n\n$$\n{eq}\n$$\n"
+        ":::\n:::{grid-item}\n"
+        f"```python\n{code}```\n"
+        ":::\n::::\n"
+    )
+    page = (
+        '<div style="display:flex;gap:2em;flex-wrap:wrap">'
+        f"<div><b>{html.escape(paper(Rule))}</b><p>$${html.escape(eq)}$$</p></div>"
+        f"<pre>{html.escape(code)}</pre></div>"
+    )
+    return Output(markdown, page, f"{paper(Rule)}\n\n{eq}\n\n{code}")
+
+
+def markdown(text: str) -> Output:
+    """Plain Markdown (a table, say), which Jupyter and the book both render."""
+    return Output(text, "", text)
+
+
+def math(latex: str) -> Output:
+    """Display math computed by the package (a derivation's LaTeX)."""
+    return Output(f"$$\n{latex}\n$$\n", f"$${html.escape(latex)}$$", latex)
+
+
+def glue_derivation(prefix: str, derivation, display: bool = False) -> None:
+    """Glue every step of a derivation for the chapter's text.
+
+    ``{glue:math}`prefix-key``` shows step ``key`` as "lhs = result";
+    ``{glue:math}`prefix``` shows the whole derivation, aligned. The text can
+    then sit inside theorem and proof blocks while every formula is computed.
+    """
+    from IPython.display import Math
+    from myst_nb import glue
+
+    glue(prefix, Math(derivation.latex()), display=display)
+    for key in derivation.steps:
+        glue(f"{prefix}-{key}", Math(derivation.latex(key)), display=False)
+
+
+def glue_numbers(prefix: str = "", **numbers) -> None:
+    """Glue numbers for ``{glue:text}`name:.3f``` in the text (no output in the cell)."""
+    from myst_nb import glue
+
+    for name, value in numbers.items():
+        # numpy scalars print as "np.float64(...)", which the text cannot format
+        glue(f"{prefix}{name}", float(value), display=False)

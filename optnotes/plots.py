@@ -1,0 +1,269 @@
+"""Figures for the book: one style, one colour per rule, divergence on the figure.
+
+Every figure is a :class:`matplotlib.figure.Figure` made without pyplot, so a
+notebook never shows it twice and an experiment can redraw it in place.
+:class:`PathFigure` draws a problem's contours once and then only moves the
+paths on top of them.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are rendered to PNG; no window, no GUI toolkit
+
+import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
+
+from . import rules as _rules  # noqa: E402
+from .trajectory import Diverged, run  # noqa: E402
+
+# Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white).
+BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE = (
+    "#000000",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+)
+
+STYLE = {
+    # rule name: (colour, line style): the same in every chapter
+    "SGD": (BLACK, "-"),
+    "Momentum": (ORANGE, "-"),
+    "Nesterov": (SKY, "-"),
+    "Adagrad": (GREEN, "-"),
+    "RMSProp": (BLUE, "-"),
+    "RMSPropNesterov": (BLUE, "--"),
+    "Adadelta": (PURPLE, "-"),
+    "Adam": (VERMILLION, "-"),
+    "AdaMax": (VERMILLION, "--"),
+    "Nadam": (ORANGE, "--"),
+    "AMSGrad": (VERMILLION, ":"),
+    "AdamW": (VERMILLION, "-."),
+    "Yogi": (GREEN, "--"),
+}
+assert set(STYLE) == {r.__name__ for r in _rules.ALL_RULES}
+
+EXTRA_COLOURS = (BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE)
+"""For curves that are not rules (several learning rates, batch sizes): in order."""
+
+RC = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "lines.linewidth": 1.8,
+    "axes.titley": 1.01,  # a fixed title height: placing it automatically costs a redraw
+}
+matplotlib.rcParams.update(RC)
+
+
+def style(label: str, index: int = 0) -> dict:
+    """Line keywords for a curve: a rule keeps its own colour and line style in
+    every chapter; any other curve takes the ``index``-th extra colour."""
+    name = label.split(" ")[0]
+    if name in STYLE:
+        colour, linestyle = STYLE[name]
+    else:
+        colour, linestyle = EXTRA_COLOURS[index % len(EXTRA_COLOURS)], "-"
+    return {"color": colour, "linestyle": linestyle}
+
+
+def new_figure(width: float = 9.0, height: float = 3.8, **subplots) -> tuple[Figure, np.ndarray]:
+    """A figure with a grid of axes (``subplots`` as for ``Figure.subplots``)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(**subplots) if subplots else fig.subplots()
+    return fig, np.atleast_1d(axes)
+
+
+def png(fig) -> bytes:
+    """Render a figure to PNG bytes (what a notebook output and the web page hold).
+
+    ``fig`` is a matplotlib Figure or an object that renders itself (``fig.png()``,
+    as :class:`PathFigure`). The first render of a Figure lays it out
+    (constrained layout); later renders keep that layout, which is most of the
+    cost of a redraw. Call :func:`relayout` when the axes change.
+    """
+    if not isinstance(fig, Figure):
+        return fig.png()
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()  # a direct draw: savefig's extra passes cost as much again
+    fig.set_layout_engine("none")
+    return _encode(canvas)
+
+
+def _encode(canvas) -> bytes:
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, "png", compress_level=1)
+    return buffer.getvalue()
+
+
+def relayout(fig: Figure) -> None:
+    """Lay the figure out again on its next render."""
+    fig.set_layout_engine("constrained")
+
+
+def plain_log_ticks(axis) -> None:
+    """Log-axis ticks as plain text ("1e-08"): mathtext labels cost most of a redraw."""
+    axis.set_major_locator(LogLocator(numticks=6))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
+    axis.set_minor_locator(NullLocator())
+
+
+@dataclass(frozen=True)
+class Path:
+    """Iterates of one run, and where it diverged (``None`` if it did not)."""
+
+    xs: np.ndarray
+    diverged: Diverged | None = None
+
+    @property
+    def message(self) -> str:
+        return "" if self.diverged is None else f"diverged at step {self.diverged.step}"
+
+
+def trace(rule, grad_fn, x0, steps: int) -> Path:
+    """Run ``rule`` and keep the path even if it diverges."""
+    try:
+        return Path(run(rule, grad_fn, x0, steps))
+    except Diverged as error:
+        return Path(error.path, error)
+
+
+def lowest_value(problem) -> float | None:
+    """The least value of a problem (at its minima), or None if it has none."""
+    if not problem.minima:
+        return None
+    return min(float(problem.value(np.array(m))) for m in problem.minima)
+
+
+@lru_cache(maxsize=16)
+def contour_grid(problem, resolution: int = 160):
+    """X, Y and the values to contour: f, or log10 of f's gap for steep valleys."""
+    (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
+    X, Y = np.meshgrid(np.linspace(x_lo, x_hi, resolution), np.linspace(y_lo, y_hi, resolution))
+    Z = problem.value(np.array([X, Y]))
+    if problem.log_contours:
+        Z = np.log10(Z - lowest_value(problem) + 1e-2)
+    return X, Y, Z
+
+
+class PathFigure:
+    """Contours of a problem with paths drawn over them, and optionally the loss.
+
+    ``show_problem`` draws the contour background (only when the problem
+    changes); ``set_paths`` replaces the paths and the loss curves and writes
+    "diverged at step N" on the figure for any run that diverged. ``png``
+    renders it: the contours, axes and labels are drawn once and kept as
+    pixels; an update draws only the paths and the loss panel over them.
+    """
+
+    def __init__(self, with_loss: bool = True, width: float = 9.0, height: float = 3.8):
+        if with_loss:
+            self.figure, (self.ax, self.loss_ax) = new_figure(
+                width, height, ncols=2, width_ratios=[1.25, 1]
+            )
+            self.loss_ax.set_animated(True)  # redrawn whole on every update
+        else:
+            self.figure, (self.ax,) = new_figure(width * 0.6, height)
+            self.loss_ax = None
+        FigureCanvasAgg(self.figure)
+        self.problem = None
+        self._artists = []  # the paths and notes on the contour panel
+        self._background = []  # the contour panel's artists
+        self._pixels = None  # the rendered static parts, or None when stale
+
+    def show_problem(self, problem, resolution: int = 160) -> None:
+        if problem is self.problem:
+            return
+        for artist in self._background:
+            artist.remove()
+        self.problem = problem
+        relayout(self.figure)
+        self._pixels = None
+        X, Y, Z = contour_grid(problem, resolution)
+        levels = np.linspace(Z.min(), np.quantile(Z, 0.95), 14)
+        filled = self.ax.contourf(X, Y, Z, levels=levels, cmap="Greys_r", alpha=0.35, extend="max")
+        lines = self.ax.contour(X, Y, Z, levels=levels, colors="0.55", linewidths=0.5)
+        marks = [
+            self.ax.plot(*m, marker="*", ms=11, color="0.15", ls="none")[0] for m in problem.minima
+        ]
+        self._background = [filled, lines, *marks]
+        (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
+        self.ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), xlabel="x₁", ylabel="x₂")
+        self.ax.set_title(problem.name)
+        if self.loss_ax is not None:
+            self.loss_ax.set(xlabel="step t", ylabel="f(x_t) − f*", yscale="log")
+            plain_log_ticks(self.loss_ax.yaxis)
+            self.loss_ax.set_title("loss")
+
+    def set_paths(self, paths: dict[str, Path]) -> None:
+        for artist in self._artists:
+            artist.remove()
+        if self.loss_ax is not None:
+            for artist in [*self.loss_ax.lines, *self.loss_ax.texts]:
+                artist.remove()
+        self._artists = []
+        messages = []
+        f_star = lowest_value(self.problem)
+        for i, (label, path) in enumerate(paths.items()):
+            kw = style(label, i)
+            xs = path.xs
+            (line,) = self.ax.plot(xs[:, 0], xs[:, 1], marker="o", ms=2.5, label=label, **kw)
+            (start,) = self.ax.plot(*xs[0], marker="o", ms=6, color=kw["color"], mfc="white")
+            self._artists += [line, start]
+            if path.diverged is not None:
+                messages.append(f"{label}: {path.message}")
+            if self.loss_ax is not None and f_star is not None:
+                gap = np.maximum(self.problem.value(xs.T) - f_star, 1e-16)
+                self.loss_ax.plot(np.arange(len(xs)), gap, label=label, **kw)
+        if messages:
+            note = self.ax.text(
+                0.02,
+                0.02,
+                "\n".join(messages),
+                transform=self.ax.transAxes,
+                color=VERMILLION,
+                fontsize=10,
+                fontweight="bold",
+                va="bottom",
+                bbox={"facecolor": "white", "edgecolor": VERMILLION, "alpha": 0.9},
+            )
+            self._artists.append(note)
+        if paths and self.loss_ax is not None:
+            self.loss_ax.legend(loc="upper right")
+            self.loss_ax.relim()
+            self.loss_ax.autoscale_view()
+        elif paths:
+            self._artists.append(self.ax.legend(loc="upper right"))
+        for artist in self._artists:
+            artist.set_animated(True)
+
+    def png(self) -> bytes:
+        canvas = self.figure.canvas
+        if self._pixels is None:
+            canvas.draw()  # everything but the animated paths and loss panel
+            self.figure.set_layout_engine("none")
+            self._pixels = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._pixels)
+        for artist in self._artists:
+            self.ax.draw_artist(artist)
+        if self.loss_ax is not None:
+            self.figure.draw_artist(self.loss_ax)
+        return _encode(canvas)

@@ -1,0 +1,157 @@
+"""The book: every chapter executes, and the built site shows what a reader needs.
+
+The chapter tests execute each page listed in _toc.yml in a fresh kernel, so
+a failure names the chapter. The site test builds the whole book with
+warnings as errors into a temporary folder and reads the pages it wrote.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbclient
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def notebook_pages() -> list[str]:
+    """The pages with code cells (MyST notebooks), as opposed to plain Markdown."""
+    return [f for f in toc_files() if "```{code-cell}" in (ROOT / f"{f}.md").read_text()]
+
+
+def test_every_toc_entry_exists():
+    for f in toc_files():
+        assert (ROOT / f"{f}.md").exists(), f
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("page", notebook_pages())
+def test_chapter_executes_in_a_fresh_kernel(page):
+    notebook = jupytext.read(ROOT / f"{page}.md")
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str((ROOT / page).parent)}},
+    )
+    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kinds = [o.get("output_type") for o in cell.outputs]
+        assert "error" not in kinds
+        if ".show()" in cell.source:
+            # The controls (with a static text) and the figure as an image.
+            data = [
+                o.get("data", {}) for o in cell.outputs if o.get("output_type") == "display_data"
+            ]
+            assert any("optnotes-controls" in d.get("text/html", "") for d in data), cell.source
+            assert any("image/png" in d for d in data), cell.source
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    log = result.stdout + result.stderr
+    return out / "_build" / "html", result.returncode, log
+
+
+def test_site_builds_with_zero_warnings(site):
+    html, returncode, log = site
+    warnings = [
+        line for line in log.splitlines() if "WARNING:" in line and "IPKernelApp" not in line
+    ]
+    assert returncode == 0, log[-3000:]
+    assert warnings == []
+    assert (html / "index.html").exists()
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_chapter_page_shows_its_figures_without_a_kernel(site, page):
+    html, _, _ = site
+    path = html / f"{page}.html"
+    text = path.read_text()
+    images = re.findall(r'<img[^>]+src="([^"]+)"', text)
+    figures = [src for src in images if src.endswith(".png")]
+    if page.endswith(("notation",)):
+        return
+    assert figures, f"{page} has no figure"
+    for src in figures:
+        image = (path.parent / src).resolve()
+        assert image.exists() and image.stat().st_size > 1000, src
+    # Every experiment shows its settings as text, followed by its image.
+    for match in re.finditer(r'class="optnotes-controls"', text):
+        assert "<img" in text[match.end() : match.end() + 2000]
+    # Widgets never load JavaScript from a CDN and leave no empty views.
+    assert "widget-view+json" not in text
+    assert "@jupyter-widgets/html-manager" not in text
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_chapter_page_has_launch_and_download_buttons(site, page):
+    html, _, _ = site
+    text = (html / f"{page}.html").read_text()
+    assert f"mybinder.org/v2/gh/optnotes/optnotes/main?urlpath=tree/{page}.md" in text
+    assert f"{Path(page).name}.ipynb" in text
+
+
+def test_site_typesets_with_the_books_macros(site):
+    html, _, _ = site
+    text = (html / "book" / "momentum.html").read_text()
+    assert '"lr": "\\\\alpha"' in text  # the MathJax configuration holds the macros
+    assert "pasted-math" in text  # derivations glued from SymPy
+
+
+def test_exercises_have_folded_solutions(site):
+    html, _, _ = site
+    for page in notebook_pages():
+        if page.endswith(("intro", "notation")):
+            continue
+        text = (html / f"{page}.html").read_text()
+        assert "exercise" in text, page
+        assert re.search(r'class="[^"]*solution[^"]*dropdown', text), page
+
+
+def test_citations_resolve(site):
+    html, _, _ = site
+    text = (html / "book" / "bibliography.html").read_text()
+    for author in (
+        "Robbins",
+        "Polyak",
+        "Nesterov",
+        "Sutskever",
+        "Duchi",
+        "Tieleman",
+        "Zeiler",
+        "Kingma",
+        "Dozat",
+        "Reddi",
+        "Loshchilov",
+    ):
+        assert author in text, author
+    # A citation in a chapter links to its entry.
+    chapter = (html / "book" / "momentum.html").read_text()
+    assert re.search(r'href="[^"]*bibliography.html#id\d+"[^>]*>Polyak', chapter)

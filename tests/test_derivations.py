@@ -1,0 +1,151 @@
+"""Every derivation the book displays, checked against closed forms written here.
+
+Each expected expression is typed independently of optnotes.derivations, and
+compared by simplify-to-zero (or exact equality); the numbers come from the
+sources named in ../shared/reference.md (Distill 2017, D2L).
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from optnotes import analysis
+from optnotes import derivations as D
+
+alpha, lam, mu, sigma = D.alpha, D.lam, D.mu, D.sigma
+l1, ln, kappa, h, z, t = D.l1, D.ln, D.kappa, D.h, D.z, D.t
+
+
+def same(a, b) -> bool:
+    return sp.simplify(a - b) == 0
+
+
+def test_gd_on_quadratic():
+    d = D.gd_on_quadratic()
+    assert same(d["factor"], 1 - alpha * lam)
+    assert d["stable"].as_set() == sp.Interval.open(0, 2)
+    assert same(d["alpha_star"], 2 / (l1 + ln))
+    assert same(d["rate"], (ln - l1) / (ln + l1))
+    assert same(d["rate_kappa"], (kappa - 1) / (kappa + 1))
+    # Distill 2017: curvatures 0.01 and 1 give alpha* = 1.9802 and rate 0.9802.
+    values = {l1: 0.01, ln: 1.0}
+    assert float(d["alpha_star"].subs(values)) == pytest.approx(1.9802, abs=1e-4)
+    assert float(d["rate"].subs(values)) == pytest.approx(0.9802, abs=1e-4)
+
+
+def test_sgd_noise_floor():
+    d = D.sgd_noise_floor()
+    assert same(d["variance"], alpha * sigma**2 / (lam * (2 - alpha * lam)))
+    assert same(d["floor"], alpha * sigma**2 / (2 * (2 - alpha * lam)))
+    assert same(d["small_rate"], alpha * sigma**2 / 4)
+
+
+def test_sgd_noise_floor_against_a_simulation():
+    floor = D.sgd_noise_floor()["floor"]
+    rng = np.random.default_rng(1)
+    a, l_, s = 0.2, 2.0, 0.5
+    x = np.zeros(40_000)
+    for _ in range(200):
+        x = (1 - a * l_) * x - a * s * rng.normal(size=x.shape)
+    simulated = np.mean(l_ * x**2 / 2)
+    assert simulated == pytest.approx(float(floor.subs({alpha: a, lam: l_, sigma: s})), rel=0.03)
+
+
+def test_momentum_forms():
+    d = D.momentum_forms()
+    for key in ("b_minus_a", "c_minus_a", "velocity_b", "velocity_c"):
+        assert d[key] == 0, key
+    u, a0, a1 = (
+        sp.Symbol("u"),
+        sp.Symbol("alpha_0", positive=True),
+        sp.Symbol("alpha_1", positive=True),
+    )
+    assert same(d["changed_rate"], mu * u * (a0 - a1) / a0)
+
+
+def test_momentum_as_average():
+    d = D.momentum_as_average()
+    assert same(d["weights"], alpha * (1 - mu**t) / (1 - mu))
+    assert same(d["horizon"], alpha / (1 - mu))
+    assert d["horizon_0.9"] == 10
+    # Against the sum itself, for a few t.
+    for steps in (1, 2, 7):
+        direct = sum(0.01 * 0.9 ** (steps - 1 - k) for k in range(steps))
+        assert float(d["weights"].subs({alpha: 0.01, mu: 0.9, t: steps})) == pytest.approx(direct)
+
+
+def test_momentum_on_quadratic():
+    d = D.momentum_on_quadratic()
+    assert same(d["charpoly"], z**2 - (1 + mu - h) * z + mu)
+    assert same(d["p_at_1"], h)
+    assert same(d["region"], 2 + 2 * mu)
+    assert same(d["critical"], (1 - sp.sqrt(h)) ** 2)
+    assert same(d["product"], mu)
+    assert same(d["alpha_star"], (2 / (sp.sqrt(l1) + sp.sqrt(ln))) ** 2)
+    assert same(d["mu_star"], ((sp.sqrt(ln) - sp.sqrt(l1)) / (sp.sqrt(ln) + sp.sqrt(l1))) ** 2)
+    assert same(d["rate_kappa"], (sp.sqrt(kappa) - 1) / (sp.sqrt(kappa) + 1))
+    # Distill 2017: curvatures 0.01 .. 1 give alpha = 3.3058, mu = 0.6694, rate 0.81818.
+    values = {l1: 0.01, ln: 1.0}
+    assert float(d["alpha_star"].subs(values)) == pytest.approx(3.3058, abs=1e-4)
+    assert float(d["mu_star"].subs(values)) == pytest.approx(0.6694, abs=1e-4)
+    assert float(d["rate_kappa"].subs(kappa, 100)) == pytest.approx(0.81818, abs=1e-5)
+
+
+def test_momentum_eigenvalues_match_the_matrix_numerically():
+    d = D.momentum_on_quadratic()
+    for hv, mv in [(0.3, 0.5), (1.9, 0.9), (0.01, 0.0)]:
+        M = np.array(d["matrix"].subs({h: hv, mu: mv}), dtype=float)
+        numeric = sorted(np.linalg.eigvals(M), key=lambda c: (c.real, c.imag))
+        symbolic = sorted(
+            (complex(e.subs({h: hv, mu: mv})) for e in d["eigenvalues"]),
+            key=lambda c: (c.real, c.imag),
+        )
+        np.testing.assert_allclose(numeric, symbolic, atol=1e-12)
+
+
+def test_nesterov_lookahead():
+    d = D.nesterov_lookahead()
+    assert d["difference"] == 0
+    assert d["torch"] == 0
+
+
+def test_nesterov_on_quadratic():
+    d = D.nesterov_on_quadratic()
+    assert same(d["charpoly"], z**2 - (1 + mu) * (1 - h) * z + mu * (1 - h))
+    assert same(d["region"], (2 + 2 * mu) / (1 + 2 * mu))
+    assert same(d["product"], mu * (1 - h))
+    assert d["matrix"].subs(h, 1) == sp.Matrix([[0, 1], [0, 0]])
+
+
+def test_spectral_radii_against_published_numbers():
+    # Distill 2017 (erratum): alpha = 0.5, mu = 0.81, lambda = 1 is in the complex
+    # regime with rate sqrt(mu) = 0.9.
+    assert analysis.momentum_radius(0.5, 0.81) == pytest.approx(0.9)
+    # Critical damping mu = (1 - sqrt(h))^2 gives rate 1 - sqrt(h).
+    assert analysis.momentum_radius(0.25, 0.25) == pytest.approx(0.5)
+    # D2L: f = 0.1 x1^2 + 2 x2^2 (curvatures 0.2 and 4), eta = 0.6: GD factor
+    # |1 - 2.4| = 1.4 diverges; momentum beta = 0.5 gives 0.7071 in both directions.
+    assert analysis.gd_radius(0.6 * 4) == pytest.approx(1.4)
+    np.testing.assert_allclose(
+        analysis.momentum_radius(0.6 * np.array([0.2, 4.0]), 0.5), 0.7071, atol=1e-4
+    )
+    # Nesterov's region at mu = 0.9 ends at h = 3.8 / 2.8.
+    assert (
+        analysis.nesterov_radius(3.8 / 2.8 - 1e-6, 0.9)
+        < 1
+        < analysis.nesterov_radius(3.8 / 2.8 + 1e-3, 0.9)
+    )
+
+
+def test_measured_rate_of_a_geometric_sequence():
+    xs = np.array([[0.9**k, -(0.9**k)] for k in range(100)])
+    assert analysis.measured_rate(xs, (0, 0)) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="at least 5 iterates away from the minimum"):
+        analysis.measured_rate(np.zeros((10, 2)), (0, 0))
+
+
+def test_derivations_render_as_latex():
+    d = D.momentum_on_quadratic()
+    latex = d.latex("region", "critical")
+    assert latex.startswith(r"\begin{aligned}") and r"h &< 2 \mu + 2" in latex
+    assert d._repr_latex_().startswith("$$")
