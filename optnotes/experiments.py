@@ -7,6 +7,7 @@ widgets`` times their updates, from this one registry.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import numpy as np
@@ -46,7 +47,7 @@ def problem_named(name: str, kappa: float = 20.0):
 def rule_named(name: str, **hyper):
     """A rule by class name, given only the hyperparameters it takes."""
     Rule = getattr(rules, name)
-    fields = Rule.__dataclass_fields__
+    fields = {f.name for f in dataclasses.fields(Rule)}
     return Rule(**{k: v for k, v in hyper.items() if k in fields})
 
 

@@ -381,12 +381,25 @@ class AdamState(NamedTuple):
     v: np.ndarray
 
 
-def _adam_checks(rule) -> None:
-    rule._check(lr=_lr, beta1=_checks.decay, beta2=_checks.decay, eps=_checks.positive)
+@dataclass(frozen=True)
+class AdamFamily(Rule):
+    """The hyperparameters Adam and its successors share, checked once.
+
+    Each rule below sets its own defaults and writes out its own ``step``.
+    """
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    State = AdamState
+
+    def __post_init__(self):
+        self._check(lr=_lr, beta1=_checks.decay, beta2=_checks.decay, eps=_checks.positive)
 
 
 @dataclass(frozen=True)
-class Adam(Rule):
+class Adam(AdamFamily):
     r"""Adam (Kingma & Ba 2015, Algorithm 1).
 
     $$
@@ -409,15 +422,10 @@ class Adam(Rule):
     in the paper, PyTorch and optax; Keras adds it before (its "epsilon hat").
     """
 
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
     bias_correction: bool = True
-    State = AdamState
 
     def __post_init__(self):
-        _adam_checks(self)
+        super().__post_init__()
         if not isinstance(self.bias_correction, bool):
             raise ValueError(f"bias_correction must be True or False, got {self.bias_correction!r}")
 
@@ -484,7 +492,7 @@ def _safe_divide(m: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Nadam(Rule):
+class Nadam(AdamFamily):
     r"""Nadam, Nesterov momentum inside Adam (Dozat 2016, Algorithm 2, constant :math:`\mu`).
 
     $$
@@ -507,13 +515,6 @@ class Nadam(Rule):
     """
 
     lr: float = 2e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    State = AdamState
-
-    def __post_init__(self):
-        _adam_checks(self)
 
     def step(self, x, grad_fn, state):
         t, m, v = self.unpack(state, x)
@@ -535,7 +536,7 @@ class AMSGradState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class AMSGrad(Rule):
+class AMSGrad(AdamFamily):
     r"""AMSGrad (Reddi, Kale & Kumar 2018), with Adam's bias correction kept.
 
     $$
@@ -553,14 +554,7 @@ class AMSGrad(Rule):
     maximum of the corrected :math:`\hat v`. Defaults as Adam's.
     """
 
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
     State = AMSGradState
-
-    def __post_init__(self):
-        _adam_checks(self)
 
     def step(self, x, grad_fn, state):
         t, m, v, v_max = self.unpack(state, x)
@@ -576,7 +570,7 @@ class AMSGrad(Rule):
 
 
 @dataclass(frozen=True)
-class AdamW(Rule):
+class AdamW(AdamFamily):
     r"""AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2).
 
     $$
@@ -595,15 +589,10 @@ class AdamW(Rule):
     (PyTorch).
     """
 
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
     weight_decay: float = 1e-2
-    State = AdamState
 
     def __post_init__(self):
-        _adam_checks(self)
+        super().__post_init__()
         self._check(weight_decay=_checks.non_negative)
 
     def step(self, x, grad_fn, state):
@@ -620,7 +609,7 @@ class AdamW(Rule):
 
 
 @dataclass(frozen=True)
-class Yogi(Rule):
+class Yogi(AdamFamily):
     r"""Yogi (Zaheer, Reddi, Sachan, Kale & Kumar 2018, Algorithm 2).
 
     $$
@@ -641,13 +630,7 @@ class Yogi(Rule):
     """
 
     lr: float = 1e-2
-    beta1: float = 0.9
-    beta2: float = 0.999
     eps: float = 1e-3
-    State = AdamState
-
-    def __post_init__(self):
-        _adam_checks(self)
 
     def step(self, x, grad_fn, state):
         t, m, v = self.unpack(state, x)

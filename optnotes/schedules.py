@@ -72,14 +72,19 @@ class step_decay:
 
 
 @dataclass(frozen=True)
-class exponential_decay:
-    r""":math:`\alpha(t) = \alpha_0\, e^{-k t}`."""
+class _Decay:
+    """An initial value and a decay constant k >= 0, checked."""
 
     initial: float
     k: float
 
     def __post_init__(self):
         _checks.store(self, initial=_checks.positive, k=_checks.non_negative)
+
+
+@dataclass(frozen=True)
+class exponential_decay(_Decay):
+    r""":math:`\alpha(t) = \alpha_0\, e^{-k t}`."""
 
     def __call__(self, t):
         t = _steps(t)
@@ -87,14 +92,8 @@ class exponential_decay:
 
 
 @dataclass(frozen=True)
-class inverse_time_decay:
+class inverse_time_decay(_Decay):
     r""":math:`\alpha(t) = \alpha_0 / (1 + k t)`."""
-
-    initial: float
-    k: float
-
-    def __post_init__(self):
-        _checks.store(self, initial=_checks.positive, k=_checks.non_negative)
 
     def __call__(self, t):
         t = _steps(t)
