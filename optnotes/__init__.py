@@ -5,7 +5,7 @@ The core needs numpy alone. The modules that plot, derive or draw sliders
 matplotlib, sympy and ipywidgets themselves, and only they do.
 """
 
-from . import problems, schedules
+from . import analysis, problems, schedules
 from .rules import (
     ALL_RULES,
     SGD,
@@ -18,6 +18,7 @@ from .rules import (
     Momentum,
     Nadam,
     Nesterov,
+    Preconditioned,
     RMSProp,
     RMSPropNesterov,
     Rule,
@@ -38,10 +39,12 @@ __all__ = [
     "Momentum",
     "Nadam",
     "Nesterov",
+    "Preconditioned",
     "RMSProp",
     "RMSPropNesterov",
     "Rule",
     "Yogi",
+    "analysis",
     "problems",
     "run",
     "schedules",

@@ -101,6 +101,14 @@ def parameters(name: str, x) -> np.ndarray:
     return array
 
 
+def square_matrix(name: str, value) -> np.ndarray:
+    """A finite square matrix, as float64."""
+    matrix = parameters(name, value)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {matrix.shape}")
+    return matrix
+
+
 def store(obj, **checks) -> None:
     """Check fields of a frozen dataclass and store the converted values.
 

@@ -45,6 +45,17 @@ def measured_rate(xs, minimum) -> float:
     return float(np.exp(slope))
 
 
+def state_bytes(rule, x0) -> int:
+    """Bytes of the per-parameter buffers in the state ``rule.init(x0)`` returns."""
+    return sum(np.asarray(b).nbytes for b in rule.init(x0)[1:])
+
+
+def state_multiple(rule, size: int = 1000) -> float:
+    """The state a rule keeps, in multiples of the parameters, measured from ``init``."""
+    x0 = np.zeros(size)
+    return state_bytes(rule, x0) / x0.nbytes
+
+
 def steps_per_decade(rate):
     """Steps to shrink the error tenfold at a geometric rate: ln 0.1 / ln rate."""
     return np.log(0.1) / np.log(np.asarray(rate, dtype=float))

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from . import problems
+from .analysis import state_bytes
 from .rules import ALL_RULES
 
 
@@ -35,11 +36,6 @@ def _median_seconds(rule, grad_fn, x0, repeats: int, steps: int) -> float:
             x, state = rule.step(x, grad_fn, state)
         timings.append((time.perf_counter() - start) / steps)
     return statistics.median(timings)
-
-
-def state_bytes(rule, x0) -> int:
-    """Bytes of the per-parameter buffers in the rule's state for parameters ``x0``."""
-    return sum(np.asarray(b).nbytes for b in rule.init(x0)[1:])
 
 
 def machine() -> str:

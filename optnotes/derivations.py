@@ -280,3 +280,137 @@ def nesterov_lookahead() -> Derivation:
         sp.simplify(phi_new_torch - phi_new_classical),
     )
     return d
+
+
+# --- Adaptive methods -----------------------------------------------------------
+
+
+def newton_on_quadratic() -> Derivation:
+    r"""Newton's step on :math:`f(x) = \tfrac12 x^\top H x - q^\top x` lands on the minimum.
+
+    For any symmetric positive definite 2×2 :math:`H`, from any :math:`x`:
+    :math:`x - H^{-1}(Hx - q) = H^{-1} q`, where the gradient vanishes.
+    """
+    d = Derivation("Newton's method on a quadratic")
+    a, c = sp.symbols("a c", positive=True)
+    b = sp.Symbol("b", real=True)
+    x1, x2, q1, q2 = sp.symbols("x_1 x_2 q_1 q_2", real=True)
+    H = sp.Matrix([[a, b], [b, c]])
+    x, q = sp.Matrix([x1, x2]), sp.Matrix([q1, q2])
+    g = H * x - q
+    d.add("gradient", r"\nabla f(x)", g)
+    newton = (x - H.inv() * g).applyfunc(sp.simplify)
+    d.add("step", r"x - H^{-1}\nabla f(x)", newton)
+    d.add("gradient_after", r"\nabla f(x_{\text{Newton}})", (H * newton - q).applyfunc(sp.simplify))
+    return d
+
+
+def diagonal_scaling() -> Derivation:
+    r"""How much dividing by the diagonal of the Hessian helps, as the ravine turns.
+
+    A quadratic with curvatures :math:`\lambda_1 \le \lambda_2` turned by
+    :math:`\theta`; scaling by :math:`D^{-1/2}` with :math:`D = \operatorname{diag}(H)`
+    gives a matrix with unit diagonal and off-diagonal :math:`\rho`, whose
+    condition number is :math:`(1+|\rho|)/(1-|\rho|)`.
+    """
+    d = Derivation("diagonal preconditioning")
+    theta = sp.Symbol("theta", real=True)
+    c, s = sp.cos(theta), sp.sin(theta)
+    R = sp.Matrix([[c, -s], [s, c]])
+    H = (R * sp.diag(l1, ln) * R.T).applyfunc(sp.simplify)
+    d.add("hessian", "H", H)
+    rho = sp.simplify(H[0, 1] / sp.sqrt(H[0, 0] * H[1, 1]))
+    d.add("rho", r"\rho", rho)
+    d.add("aligned", r"\rho\,\big|_{\theta = 0}", sp.simplify(rho.subs(theta, 0)), "κ = 1: perfect")
+    at_45 = sp.simplify(rho.subs(theta, sp.pi / 4))
+    d.add("rho_45", r"\rho\,\big|_{\theta = \pi/4}", at_45)
+    kappa_45 = sp.simplify((1 + sp.Abs(at_45)) / (1 - sp.Abs(at_45)))
+    kappa_45 = sp.simplify(kappa_45.subs(sp.Abs(l1 - ln), ln - l1))
+    d.add(
+        "kappa_45",
+        r"\kappa_{\text{scaled}}\,\big|_{\theta = \pi/4}",
+        sp.factor(kappa_45),
+        "no better than without",
+    )
+    return d
+
+
+def adagrad_constant_gradient() -> Derivation:
+    r"""Adagrad with a constant gradient :math:`g`: :math:`r_t = t g^2` after t steps,
+    every step has length :math:`\alpha/\sqrt t`, and the effective learning rate (step
+    over gradient) is :math:`\alpha/(|g|\sqrt t)`: it decays whatever the problem.
+    """
+    d = Derivation("Adagrad with a constant gradient")
+    g = sp.Symbol("g", positive=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    r = d.add("r", "r_t", sp.summation(g**2, (k, 1, n)).subs(n, t), "after $t$ steps")
+    step = d.add("step", r"|\Delta x_t|", sp.simplify(alpha * g / sp.sqrt(r)), "(ε = 0)")
+    d.add("effective", r"|\Delta x_t| / g", sp.simplify(step / g))
+    # The distance covered: the sum lies between two integrals of alpha / sqrt(k),
+    # so it grows like 2 alpha sqrt(t): without bound, but slowly.
+    kk = sp.Symbol("k", positive=True)
+    d.add(
+        "distance",
+        r"\int_1^t \frac{\alpha}{\sqrt{k}}\,dk",
+        sp.factor(sp.integrate(alpha / sp.sqrt(kk), (kk, 1, t))),
+        "the sum of the steps, within $\\alpha$",
+    )
+    return d
+
+
+def rmsprop_average() -> Derivation:
+    r"""RMSProp's running average :math:`r_t = (1-\rho)\sum_{k=1}^t \rho^{t-k} g_k^2`:
+    its weights sum to :math:`1-\rho^t`, so for a stationary gradient
+    :math:`\mathbb{E}[r_t] = (1-\rho^t)\,\mathbb{E}[g^2] \to \mathbb{E}[g^2]`; its first
+    steps are :math:`1/\sqrt{1-\rho^t}` times the steady ones.
+    """
+    d = Derivation("RMSProp's running average")
+    n = sp.Symbol("n", integer=True, positive=True)
+    rho = sp.Symbol("rho", positive=True)
+    weights = sp.simplify(sp.summation((1 - rho) * rho ** (n - k), (k, 1, n)))
+    weights = weights.args[-1][0] if isinstance(weights, sp.Piecewise) else weights
+    weights = d.add("weights", r"\sum_{k=1}^t (1-\rho)\rho^{t-k}", sp.factor(weights.subs(n, t)))
+    G = sp.Symbol(r"\mathbb{E}[g^2]", positive=True)
+    d.add("expectation", r"\mathbb{E}[r_t]", weights * G)
+    c = sp.Symbol("c", positive=True)  # rho = exp(-c), so SymPy knows rho < 1
+    d.add(
+        "steady",
+        r"\lim_{t\to\infty} \mathbb{E}[r_t]",
+        sp.limit((weights * G).subs(rho, sp.exp(-c)), t, sp.oo),
+    )
+    first = d.add(
+        "first_step",
+        r"|\Delta x_1| / \alpha",
+        1 / sp.sqrt(weights.subs(t, 1)),
+        "a constant gradient, ε = 0",
+    )
+    d.add(
+        "first_step_0.9",
+        r"\text{at } \rho = 0.9",
+        sp.nsimplify(first.subs(rho, sp.Rational(9, 10))),
+    )
+    return d
+
+
+def adadelta_units() -> Derivation:
+    r"""The units argument (Zeiler 2012, Section 3.2), with units as symbols.
+
+    Give x the unit [x] and the loss the unit [f]. Then g has [f]/[x]; SGD's
+    step has [f]/[x] times the unit of α, Adagrad's (and RMSProp's, Adam's) step
+    has the unit of α, and Adadelta's has [x], the unit of the parameters.
+    Its first step, with s = 0, is about :math:`\sqrt{\epsilon/(1-\rho)}` whatever g.
+    """
+    d = Derivation("units of the step")
+    X, F = sp.symbols(r"[x] [f]", positive=True)
+    g = F / X
+    d.add("gradient", r"[g]", g)
+    d.add("sgd", r"[\Delta x_{\text{SGD}}] / [\alpha]", g)
+    d.add("adagrad", r"[\Delta x_{\text{Adagrad}}] / [\alpha]", sp.simplify(g / sp.sqrt(g**2)))
+    d.add(
+        "adadelta", r"[\Delta x_{\text{Adadelta}}]", sp.simplify(sp.sqrt(X**2) / sp.sqrt(g**2) * g)
+    )
+    eps, rho, gg = sp.symbols("epsilon rho g", positive=True)
+    first = sp.sqrt(eps) / sp.sqrt((1 - rho) * gg**2 + eps) * gg
+    d.add("first_step", r"|\Delta x_1|", first, "with $s_0 = 0$")
+    d.add("first_large_g", r"\lim_{g\to\infty} |\Delta x_1|", sp.limit(first, gg, sp.oo))
+    return d

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import plots, problems, rules
+from . import plots, problems, rules, schedules
 from . import widgets as w
 from .analysis import momentum_radius
 from .plots import Path, PathFigure, trace
@@ -36,12 +36,28 @@ def make(name: str) -> w.Experiment:
     return REGISTRY[name]()
 
 
-@lru_cache(maxsize=32)
-def problem_named(name: str, kappa: float = 20.0):
+@lru_cache(maxsize=64)
+def problem_named(name: str, kappa: float = 20.0, angle: float = 0.0):
     """One instance per problem, so figures can keep their contour backgrounds."""
     if name == "ravine":
-        return problems.ravine(kappa)
+        return problems.ravine(kappa, angle)
     return problems.PROBLEMS[name]()
+
+
+def states(rule, grad_fn, x0, steps: int) -> tuple[np.ndarray, list]:
+    """Every iterate and the state after every step (for plotting what a rule keeps)."""
+    x, state = np.asarray(x0, dtype=float), rule.init(x0)
+    xs, kept = [x], []
+    for _ in range(steps):
+        x, state = rule.step(x, grad_fn, state)
+        xs.append(x)
+        kept.append(state)
+    return np.array(xs), kept
+
+
+def line_figure(ncols: int = 1, width: float = 9.0, height: float = 3.6):
+    """A figure for curves (not contours), laid out once."""
+    return plots.new_figure(width, height, ncols=ncols)
 
 
 def rule_named(name: str, **hyper):
@@ -198,3 +214,208 @@ def nesterov_vs_momentum():
         "steps": w.steps(80),
     }
     return w.Experiment("nesterov-vs-momentum", controls, draw)
+
+
+# --- Adaptive methods ------------------------------------------------------------
+
+
+@experiment("preconditioning")
+def preconditioning():
+    view = PathFigure()
+
+    def draw(angle, kappa, lr, steps):
+        p = problem_named("ravine", round(kappa, 2), round(float(np.radians(angle)), 4))
+        view.show_problem(p)
+        diagonal = np.diag(1 / np.diag(p.hessian))
+        newton = np.linalg.inv(p.hessian)
+        view.set_paths(
+            {
+                "SGD": trace(rules.SGD(lr=lr), p.grad, p.start, steps),
+                "diagonal preconditioning": trace(
+                    rules.Preconditioned(lr=lr, preconditioner=diagonal), p.grad, p.start, steps
+                ),
+                "Newton": trace(
+                    rules.Preconditioned(lr=1.0, preconditioner=newton), p.grad, p.start, steps
+                ),
+            }
+        )
+        return view
+
+    controls = {
+        "angle": w.Float("ravine turned by (degrees)", 30, 0, 90, step=1),
+        "kappa": w.kappa(20.0, 1.0, 100.0),
+        "lr": w.lr(0.9, 1e-2, 2.5),
+        "steps": w.steps(30, 1, 200),
+    }
+    return w.Experiment("preconditioning", controls, draw)
+
+
+@experiment("adagrad-ravine")
+def adagrad_ravine():
+    view = PathFigure()
+
+    def draw(lr, steps):
+        p = problem_named("ravine", 20.0)
+        view.show_problem(p)
+        view.set_paths(
+            {
+                name: trace(rule_named(name, lr=lr), p.grad, p.start, steps)
+                for name in ("SGD", "Adagrad")
+            }
+        )
+        return view
+
+    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(100, 1, 500)}
+    return w.Experiment("adagrad-ravine", controls, draw)
+
+
+@experiment("adagrad-effective-rate")
+def adagrad_effective_rate():
+    fig, (ax,) = line_figure(width=6.4, height=3.8)
+    p = problem_named("ravine", 20.0)
+    lines = [
+        ax.plot([], [], color=c, label=f"x{i + 1}: curvature {lam:g}")[0]
+        for i, (c, lam) in enumerate(
+            zip((plots.BLUE, plots.VERMILLION), np.diag(p.hessian), strict=True)
+        )
+    ]
+    for line, lam in zip(lines, np.diag(p.hessian), strict=True):
+        ax.axhline(2 / lam, color=line.get_color(), ls=":", lw=1)  # the stability limit
+    ax.set(xscale="log", yscale="log", xlabel="step t", ylabel="effective learning rate α/(√r + ε)")
+    plots.plain_log_ticks(ax.yaxis)
+    ax.set_title("Adagrad on the ravine (dotted: stability limit 2/λ)")
+    ax.legend(loc="lower left")
+
+    def draw(lr, steps):
+        rule = rules.Adagrad(lr=lr)
+        _, kept = states(rule, p.grad, p.start, steps)
+        r = np.array([s.r for s in kept])
+        effective = lr / (np.sqrt(r) + rule.eps)
+        t = np.arange(1, steps + 1)
+        for i, line in enumerate(lines):
+            line.set_data(t, effective[:, i])
+        ax.set_xlim(1, max(steps, 2))
+        ax.set_ylim(min(effective.min(), 0.05) / 2, max(effective.max(), 40) * 2)
+        return fig
+
+    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(300, 2, 2000)}
+    return w.Experiment("adagrad-effective-rate", controls, draw)
+
+
+SPARSE_START = (-2.0, 2.5)
+
+
+@lru_cache(maxsize=32)
+def sparse_problem(density: float):
+    """Noisy least squares whose second feature is present in a fraction of examples."""
+    return problems.LeastSquares(density=(1.0, density), scales=(1.0, 1.0), noise=0.5, seed=0)
+
+
+@experiment("adagrad-sparse")
+def adagrad_sparse():
+    figure, (error_ax, rate_ax) = line_figure(ncols=2)
+    live = plots.LiveFigure(figure)
+    # Fixed ranges: the axes, ticks and labels are drawn once (see LiveFigure).
+    error_ax.set(yscale="log", ylim=(1e-4, 10), xlabel="step t", ylabel="|w − w*|")
+    error_ax.set_title("error per coordinate (solid: common, dashed: rare)")
+    rate_ax.set(yscale="log", ylim=(1e-3, 10), xlabel="step t", ylabel="step / gradient")
+    rate_ax.set_title("effective learning rates")
+    for ax in (error_ax, rate_ax):
+        plots.plain_log_ticks(ax.yaxis)
+    kinds = (("common", "-"), ("rare", "--"))
+    errors = {
+        (name, i): error_ax.plot([], [], color=plots.style(name)["color"], ls=ls, lw=1.2)[0]
+        for name in ("SGD", "Adagrad")
+        for i, (kind, ls) in enumerate(kinds)
+    }
+    green = plots.style("Adagrad")["color"]
+    (sgd_rate,) = rate_ax.plot([], [], label="SGD, α₀/√(1+t)", **plots.style("SGD"))
+    rates = [
+        rate_ax.plot([], [], color=green, ls=ls, label=f"Adagrad, {kind}")[0] for kind, ls in kinds
+    ]
+    rate_ax.legend(loc="lower left")
+    live.animate(*errors.values(), sgd_rate, *rates)
+    figure.suptitle("noisy least squares, batches of 8; a rare second feature")
+    shown = {}
+
+    def draw(density, lr, steps):
+        p = sparse_problem(round(density, 4))
+        w_star = np.array(p.minima[0])
+        schedule = schedules.inverse_sqrt_decay(lr)
+        adagrad = rules.Adagrad(lr=lr)
+        sgd_xs = trace(
+            rules.SGD(lr=schedule), p.minibatch_oracle(8, seed=1), SPARSE_START, steps
+        ).xs
+        adagrad_xs, kept = states(adagrad, p.minibatch_oracle(8, seed=1), SPARSE_START, steps)
+        for name, xs in (("SGD", sgd_xs), ("Adagrad", adagrad_xs)):
+            error = np.maximum(np.abs(xs - w_star), 1e-16)
+            for i in range(2):
+                errors[name, i].set_data(np.arange(len(error)), error[:, i])
+        r = np.array([s.r for s in kept])
+        effective = np.where(r > 0, lr / (np.sqrt(r) + adagrad.eps), np.nan)  # r = 0: nothing yet
+        t = np.arange(steps)
+        sgd_rate.set_data(t, schedule(t))
+        for i, line in enumerate(rates):
+            line.set_data(t, effective[:, i])
+        if shown.get("steps") != steps:  # the x-axis changed: draw the static parts again
+            shown["steps"] = steps
+            for ax in (error_ax, rate_ax):
+                ax.set_xlim(0, steps)
+            live.invalidate()
+        return live
+
+    controls = {
+        "density": w.Log("density of the rare feature", 0.03, 0.01, 1.0),
+        "lr": w.lr(0.3, 1e-2, 2.0),
+        "steps": w.steps(500, 10, 2000),
+    }
+    return w.Experiment("adagrad-sparse", controls, draw)
+
+
+@experiment("rmsprop-vs-adagrad")
+def rmsprop_vs_adagrad():
+    view = PathFigure()
+
+    def draw(problem, lr, rho, steps):
+        p = problem_named(problem)
+        view.show_problem(p)
+        view.set_paths(
+            {
+                "Adagrad": trace(rules.Adagrad(lr=lr), p.grad, p.start, steps),
+                "RMSProp": trace(rules.RMSProp(lr=lr, rho=rho), p.grad, p.start, steps),
+            }
+        )
+        return view
+
+    controls = {
+        "problem": w.problem("Rosenbrock", ("Rosenbrock", "ravine", "Beale", "saddle")),
+        "lr": w.lr(0.02, 1e-4, 0.5),
+        "rho": w.Float("decay ρ", 0.9, 0.5, 0.999, step=0.001),
+        "steps": w.steps(400, 1, 1500),
+    }
+    return w.Experiment("rmsprop-vs-adagrad", controls, draw)
+
+
+@experiment("adadelta")
+def adadelta():
+    view = PathFigure()
+
+    def draw(problem, rho, eps, lr, steps):
+        p = problem_named(problem)
+        view.show_problem(p)
+        view.set_paths(
+            {
+                "Adadelta": trace(rules.Adadelta(rho=rho, eps=eps), p.grad, p.start, steps),
+                "RMSProp": trace(rules.RMSProp(lr=lr, rho=rho), p.grad, p.start, steps),
+            }
+        )
+        return view
+
+    controls = {
+        "problem": w.problem("ravine", ("ravine", "Rosenbrock", "Beale")),
+        "rho": w.Float("decay ρ", 0.95, 0.5, 0.999, step=0.001),
+        "eps": w.Log("ε (Adadelta)", 1e-6, 1e-10, 1e-1),
+        "lr": w.lr(0.02, 1e-4, 0.5),
+        "steps": w.steps(300, 1, 1500),
+    }
+    return w.Experiment("adadelta", controls, draw)

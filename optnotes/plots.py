@@ -84,9 +84,20 @@ def style(label: str, index: int = 0) -> dict:
     return {"color": colour, "linestyle": linestyle}
 
 
+class BookFigure(Figure):
+    """A Figure that shows itself as a PNG when it ends a notebook cell.
+
+    The book renders with Agg, not the inline backend, so a plain Figure would
+    show as "<Figure size ...>" text; this one gives IPython the image.
+    """
+
+    def _repr_png_(self) -> bytes:
+        return png(self)
+
+
 def new_figure(width: float = 9.0, height: float = 3.8, **subplots) -> tuple[Figure, np.ndarray]:
     """A figure with a grid of axes (``subplots`` as for ``Figure.subplots``)."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = BookFigure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(**subplots) if subplots else fig.subplots()
     return fig, np.atleast_1d(axes)
 
@@ -153,7 +164,7 @@ def lowest_value(problem) -> float | None:
 
 
 @lru_cache(maxsize=16)
-def contour_grid(problem, resolution: int = 160):
+def contour_grid(problem, resolution: int = 120):
     """X, Y and the values to contour: f, or log10 of f's gap for steep valleys."""
     (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
     X, Y = np.meshgrid(np.linspace(x_lo, x_hi, resolution), np.linspace(y_lo, y_hi, resolution))
@@ -163,39 +174,82 @@ def contour_grid(problem, resolution: int = 160):
     return X, Y, Z
 
 
+class LiveFigure:
+    """A figure whose static parts are drawn once and kept as pixels.
+
+    Artists passed to :meth:`animate` (lines, notes, or whole axes) are left out
+    of that drawing and drawn over the kept pixels on every render, which is
+    what makes a slider responsive: text and ticks cost most of a full draw.
+    Call :meth:`invalidate` when anything static changes (limits, titles).
+    """
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+        FigureCanvasAgg(figure)
+        self.dynamic: list = []
+        self._pixels = None
+
+    def animate(self, *artists) -> None:
+        for artist in artists:
+            artist.set_animated(True)
+            self.dynamic.append(artist)
+
+    def forget(self, artist) -> None:
+        """Remove a dynamic artist from the figure."""
+        self.dynamic.remove(artist)
+        artist.remove()
+
+    def invalidate(self, layout: bool = False) -> None:
+        self._pixels = None
+        if layout:
+            relayout(self.figure)
+
+    def png(self) -> bytes:
+        canvas = self.figure.canvas
+        if self._pixels is None:
+            canvas.draw()  # everything that is not animated
+            self.figure.set_layout_engine("none")
+            self._pixels = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._pixels)
+        for artist in self.dynamic:
+            self.figure.draw_artist(artist)
+        return _encode(canvas)
+
+
 class PathFigure:
     """Contours of a problem with paths drawn over them, and optionally the loss.
 
     ``show_problem`` draws the contour background (only when the problem
     changes); ``set_paths`` replaces the paths and the loss curves and writes
-    "diverged at step N" on the figure for any run that diverged. ``png``
-    renders it: the contours, axes and labels are drawn once and kept as
-    pixels; an update draws only the paths and the loss panel over them.
+    "diverged at step N" on the figure for any run that diverged. Rendering
+    goes through :class:`LiveFigure`: the contours, axes and labels are drawn
+    once; an update draws only the paths and the loss panel over them.
     """
 
     def __init__(self, with_loss: bool = True, width: float = 9.0, height: float = 3.8):
         if with_loss:
-            self.figure, (self.ax, self.loss_ax) = new_figure(
+            figure, (self.ax, self.loss_ax) = new_figure(
                 width, height, ncols=2, width_ratios=[1.25, 1]
             )
-            self.loss_ax.set_animated(True)  # redrawn whole on every update
         else:
-            self.figure, (self.ax,) = new_figure(width * 0.6, height)
+            figure, (self.ax,) = new_figure(width * 0.6, height)
             self.loss_ax = None
-        FigureCanvasAgg(self.figure)
+        self.live = LiveFigure(figure)
+        if self.loss_ax is not None:
+            self.live.animate(self.loss_ax)  # its limits follow the data: redrawn whole
+        self.figure = figure
         self.problem = None
         self._artists = []  # the paths and notes on the contour panel
         self._background = []  # the contour panel's artists
-        self._pixels = None  # the rendered static parts, or None when stale
 
-    def show_problem(self, problem, resolution: int = 160) -> None:
+    def show_problem(self, problem, resolution: int = 120) -> None:
         if problem is self.problem:
             return
         for artist in self._background:
             artist.remove()
         self.problem = problem
-        relayout(self.figure)
-        self._pixels = None
+        self.live.invalidate()  # the first layout serves every problem: same panels
         X, Y, Z = contour_grid(problem, resolution)
         levels = np.linspace(Z.min(), np.quantile(Z, 0.95), 14)
         filled = self.ax.contourf(X, Y, Z, levels=levels, cmap="Greys_r", alpha=0.35, extend="max")
@@ -208,13 +262,15 @@ class PathFigure:
         self.ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), xlabel="x₁", ylabel="x₂")
         self.ax.set_title(problem.name)
         if self.loss_ax is not None:
-            self.loss_ax.set(xlabel="step t", ylabel="f(x_t) − f*", yscale="log")
+            # The quantity goes in the title: a y-label would be placed against the
+            # first problem's tick labels and could overlap another's.
+            self.loss_ax.set(xlabel="step t", yscale="log")
             plain_log_ticks(self.loss_ax.yaxis)
-            self.loss_ax.set_title("loss")
+            self.loss_ax.set_title("loss above its minimum, f(x_t) − f*")
 
     def set_paths(self, paths: dict[str, Path]) -> None:
         for artist in self._artists:
-            artist.remove()
+            self.live.forget(artist)
         if self.loss_ax is not None:
             for artist in [*self.loss_ax.lines, *self.loss_ax.texts]:
                 artist.remove()
@@ -251,19 +307,7 @@ class PathFigure:
             self.loss_ax.autoscale_view()
         elif paths:
             self._artists.append(self.ax.legend(loc="upper right"))
-        for artist in self._artists:
-            artist.set_animated(True)
+        self.live.animate(*self._artists)
 
     def png(self) -> bytes:
-        canvas = self.figure.canvas
-        if self._pixels is None:
-            canvas.draw()  # everything but the animated paths and loss panel
-            self.figure.set_layout_engine("none")
-            self._pixels = canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            canvas.restore_region(self._pixels)
-        for artist in self._artists:
-            self.ax.draw_artist(artist)
-        if self.loss_ax is not None:
-            self.figure.draw_artist(self.loss_ax)
-        return _encode(canvas)
+        return self.live.png()

@@ -183,6 +183,9 @@ class Plateau(Problem):
 class LeastSquares(Problem):
     r"""Linear least squares on generated, seeded data: the stochastic problem.
 
+    ``density`` makes a feature rare: with ``density=(1.0, 0.05)`` the second
+    feature is non-zero in about 5% of the examples (Adagrad's case).
+
     :math:`f(w) = \frac{1}{2n} \sum_{i=1}^n (a_i^\top w - b_i)^2` with
     :math:`b_i = a_i^\top w^\ast + \text{noise}`. The features have scales
     ``scales`` (so the problem is a ravine of condition number about
@@ -194,16 +197,25 @@ class LeastSquares(Problem):
     start = (-3.0, 3.0)
     bounds = ((-4.0, 4.0), (-4.0, 4.0))
 
-    def __init__(self, n: int = 500, noise: float = 0.5, scales=(0.5, 1.5), seed: int = 0):
+    def __init__(
+        self, n: int = 500, noise: float = 0.5, scales=(0.5, 1.5), seed: int = 0, density=(1.0, 1.0)
+    ):
         self.n = _checks.whole("n", n, low=2)
         self.noise = _checks.non_negative("noise", noise)
         self.seed = _checks.whole("seed", seed)
         scales = _checks.parameters("scales", scales)
         if scales.shape != (2,) or np.any(scales <= 0):
             raise ValueError(f"scales must be two positive numbers, got {scales}")
+        density = _checks.parameters("density", density)
+        if density.shape != (2,) or np.any(density <= 0) or np.any(density > 1):
+            raise ValueError(f"density must be two fractions in (0, 1], got {density}")
         rng = np.random.default_rng(self.seed)
         self.w_true = np.array([1.0, -1.0])
-        self.features = rng.normal(size=(self.n, 2)) * scales
+        # A feature with density 0.05 is non-zero in about 5% of the examples: a
+        # rare feature, whose gradient is zero in most minibatches.
+        present = rng.random(size=(self.n, 2)) < density
+        present[rng.integers(self.n, size=2), [0, 1]] = True  # each feature somewhere
+        self.features = rng.normal(size=(self.n, 2)) * scales * present
         self.targets = self.features @ self.w_true + self.noise * rng.normal(size=self.n)
         self.hessian = self.features.T @ self.features / self.n
         self.c = self.features.T @ self.targets / self.n

@@ -130,6 +130,34 @@ class SGD(Rule):
         return finite(x, t), SGDState(t + 1)
 
 
+@dataclass(frozen=True)
+class Preconditioned(Rule):
+    r"""Preconditioned gradient descent: a fixed matrix reshapes every step.
+
+    $$ x \leftarrow x - \alpha\, P\, g(x) $$
+
+    With :math:`P = H^{-1}` on a quadratic with Hessian :math:`H` and
+    :math:`\alpha = 1` this is Newton's method, which lands on the minimum in one
+    step; with :math:`P = \operatorname{diag}(H)^{-1}` it is the diagonal
+    rescaling that the adaptive methods approximate from gradients alone. It needs
+    a preconditioner, so it has no defaults and is not in ``ALL_RULES``.
+    """
+
+    lr: float
+    preconditioner: np.ndarray
+    State = SGDState
+
+    def __post_init__(self):
+        self._check(lr=_lr, preconditioner=_checks.square_matrix)
+
+    def step(self, x, grad_fn, state):
+        (t,) = self.unpack(state, x)
+        alpha, P = self.lr_at(t), self.preconditioner
+        g = gradient(grad_fn, x, t)
+        x = x - alpha * P @ g
+        return finite(x, t), SGDState(t + 1)
+
+
 # --- Momentum methods ------------------------------------------------------------
 
 

@@ -101,6 +101,18 @@ class inverse_time_decay(_Decay):
 
 
 @dataclass(frozen=True)
+class inverse_sqrt_decay(_Decay):
+    r""":math:`\alpha(t) = \alpha_0 / \sqrt{1 + k t}`: the decay of SGD's convergence
+    theory for convex problems (and Adagrad's own, for a constant gradient)."""
+
+    k: float = 1.0
+
+    def __call__(self, t):
+        t = _steps(t)
+        return _value(self.initial / np.sqrt(1 + self.k * t), t)
+
+
+@dataclass(frozen=True)
 class cosine_decay:
     r"""Cosine decay from ``initial`` down to ``final`` over ``total`` steps, then flat.
 

@@ -52,6 +52,10 @@ def test_chapter_executes_in_a_fresh_kernel(page):
             continue
         kinds = [o.get("output_type") for o in cell.outputs]
         assert "error" not in kinds
+        for output in cell.outputs:
+            data = output.get("data", {})
+            # A figure that reached the page as text, not as an image.
+            assert not data.get("text/plain", "").startswith("<Figure") or "image/png" in data
         if ".show()" in cell.source:
             # The controls (with a static text) and the figure as an image.
             data = [
@@ -59,6 +63,18 @@ def test_chapter_executes_in_a_fresh_kernel(page):
             ]
             assert any("optnotes-controls" in d.get("text/html", "") for d in data), cell.source
             assert any("image/png" in d for d in data), cell.source
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_visible_code_fits_the_page(page):
+    """Code shown on the page stays within 79 columns (the text column's width)."""
+    notebook = jupytext.read(ROOT / f"{page}.md")
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type != "code" or {"remove-input", "remove-cell"} & set(tags):
+            continue
+        long = [line for line in cell.source.splitlines() if len(line) > 79]
+        assert long == [], f"{page}: {long}"
 
 
 @pytest.fixture(scope="module")

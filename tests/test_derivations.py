@@ -149,3 +149,75 @@ def test_derivations_render_as_latex():
     latex = d.latex("region", "critical")
     assert latex.startswith(r"\begin{aligned}") and r"h &< 2 \mu + 2" in latex
     assert d._repr_latex_().startswith("$$")
+
+
+# --- Adaptive methods ------------------------------------------------------------
+
+
+def test_newton_lands_on_the_minimum():
+    d = D.newton_on_quadratic()
+    assert d["gradient_after"] == sp.zeros(2, 1)
+    a, b, c = sp.symbols("a b c")
+    q1, q2 = sp.symbols("q_1 q_2")
+    # Cramer's rule, written out: the minimiser of 1/2 x'Hx - q'x.
+    det = a * c - b**2
+    expected = sp.Matrix([(c * q1 - b * q2) / det, (a * q2 - b * q1) / det])
+    step = d["step"].subs({s: sp.Symbol(s.name) for s in d["step"].free_symbols})
+    assert (step - expected).applyfunc(sp.simplify) == sp.zeros(2, 1)
+
+
+def test_diagonal_scaling():
+    d = D.diagonal_scaling()
+    theta = next(s for s in d["rho"].free_symbols if s.name == "theta")
+    assert d["aligned"] == 0
+    assert same(d["rho_45"], (l1 - ln) / (l1 + ln))
+    assert same(d["kappa_45"], ln / l1)
+    # rho against the numerically scaled Hessian of a turned ravine.
+    for angle in (0.3, 1.0):
+        H = np.array(d["hessian"].subs({l1: 0.05, ln: 1.0, theta: angle}), dtype=float)
+        rho = H[0, 1] / np.sqrt(H[0, 0] * H[1, 1])
+        assert float(d["rho"].subs({l1: 0.05, ln: 1.0, theta: angle})) == pytest.approx(rho)
+
+
+def test_adagrad_constant_gradient():
+    d = D.adagrad_constant_gradient()
+    g = sp.Symbol("g", positive=True)
+    assert same(d["r"], t * g**2)
+    assert same(d["step"], alpha / sp.sqrt(t))
+    assert same(d["effective"], alpha / (g * sp.sqrt(t)))
+    assert same(d["distance"], 2 * alpha * (sp.sqrt(t) - 1))
+
+
+def test_adagrad_constant_gradient_against_a_run():
+    import optnotes as on
+
+    xs = on.run(on.Adagrad(lr=0.1, eps=1e-300), lambda x: np.full(1, 3.0), [0.0], 50)
+    steps = -np.diff(xs[:, 0])
+    np.testing.assert_allclose(steps, 0.1 / np.sqrt(np.arange(1, 51)), rtol=1e-12)
+
+
+def test_rmsprop_average():
+    d = D.rmsprop_average()
+    rho = sp.Symbol("rho", positive=True)
+    assert same(d["weights"], 1 - rho**t)
+    G = sp.Symbol(r"\mathbb{E}[g^2]", positive=True)
+    assert same(d["steady"], G)
+    assert same(d["first_step"], 1 / sp.sqrt(1 - rho))
+    assert d["first_step_0.9"] == sp.sqrt(10)
+
+
+def test_adadelta_units():
+    d = D.adadelta_units()
+    X, F = sp.symbols(r"[x] [f]", positive=True)
+    assert same(d["sgd"], F / X)
+    assert d["adagrad"] == 1
+    assert same(d["adadelta"], X)
+    eps, rho = sp.symbols("epsilon rho", positive=True)
+    assert same(d["first_large_g"], sp.sqrt(eps) / sp.sqrt(1 - rho))
+
+
+def test_adadelta_first_step_against_a_run():
+    import optnotes as on
+
+    xs = on.run(on.Adadelta(rho=0.95, eps=1e-6), lambda x: np.full(1, 1e3), [0.0], 1)
+    assert abs(xs[1, 0]) == pytest.approx(np.sqrt(1e-6 / 0.05), rel=1e-6)

@@ -163,3 +163,27 @@ def test_importing_the_core_imports_no_plotting_or_algebra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_preconditioned_rule():
+    p = pb.ravine(kappa=50, angle=0.7)
+    newton = on.Preconditioned(lr=1.0, preconditioner=np.linalg.inv(p.hessian))
+    xs = on.run(newton, p.grad, p.start, steps=1)
+    np.testing.assert_allclose(xs[1], 0, atol=1e-12)  # Newton: one step on a quadratic
+    identity = on.Preconditioned(lr=0.3, preconditioner=np.eye(2))
+    np.testing.assert_allclose(
+        on.run(identity, p.grad, p.start, 20), on.run(on.SGD(lr=0.3), p.grad, p.start, 20)
+    )
+    with pytest.raises(
+        ValueError, match=r"preconditioner must be a square matrix, got shape \(2,\)"
+    ):
+        on.Preconditioned(lr=0.1, preconditioner=np.ones(2))
+
+
+def test_a_rare_feature_is_rare():
+    p = pb.LeastSquares(n=2000, density=(1.0, 0.05), seed=1)
+    present = np.mean(p.features != 0, axis=0)
+    assert present[0] == 1.0
+    assert 0.03 < present[1] < 0.07
+    with pytest.raises(ValueError, match=r"density must be two fractions in \(0, 1\]"):
+        pb.LeastSquares(density=(1.0, 0.0))

@@ -20,6 +20,8 @@ def test_values_by_hand():
     )
     assert sch.exponential_decay(2.0, k=0.1)(10) == pytest.approx(2.0 / math.e)
     assert sch.inverse_time_decay(1.0, k=0.5)(6) == pytest.approx(0.25)
+    assert sch.inverse_sqrt_decay(0.3)(8) == pytest.approx(0.1)
+    assert sch.inverse_sqrt_decay(1.0, k=0.25)(12) == pytest.approx(0.5)
     c = sch.cosine_decay(1.0, total=100, final=0.1)
     assert c(0) == pytest.approx(1.0)
     assert c(50) == pytest.approx(0.55)
@@ -42,6 +44,7 @@ def test_schedules_take_arrays_of_steps():
         sch.step_decay(0.1, 0.5, 3),
         sch.exponential_decay(0.1, 0.01),
         sch.inverse_time_decay(0.1, 0.01),
+        sch.inverse_sqrt_decay(0.1),
         sch.cosine_decay(0.1, 50),
         sch.linear_warmup(0.1, 10),
         sch.momentum_ramp(),
@@ -57,6 +60,7 @@ decaying = st.one_of(
     st.builds(sch.step_decay, st.floats(1e-6, 10), st.floats(0.01, 1.0), st.integers(1, 50)),
     st.builds(sch.exponential_decay, st.floats(1e-6, 10), st.floats(0, 1)),
     st.builds(sch.inverse_time_decay, st.floats(1e-6, 10), st.floats(0, 10)),
+    st.builds(sch.inverse_sqrt_decay, st.floats(1e-6, 10), st.floats(0, 10)),
     st.builds(sch.cosine_decay, st.floats(1e-3, 10), st.integers(1, 500), st.floats(0, 1e-3)),
 )
 
@@ -94,6 +98,7 @@ def test_momentum_ramp_stays_a_valid_momentum(start, end, steps):
         (lambda: sch.step_decay(-0.1, factor=0.5, every=2), r"initial must lie in \(0, inf\]"),
         (lambda: sch.exponential_decay(0.1, k=-1), r"k must lie in \[0, inf\]"),
         (lambda: sch.inverse_time_decay(0.1, k=float("nan")), "k must be finite"),
+        (lambda: sch.inverse_sqrt_decay(0.1, k=-2), r"k must lie in \[0, inf\]"),
         (lambda: sch.cosine_decay(0.1, total=0), "total must be at least 1"),
         (lambda: sch.cosine_decay(0.1, total=10, final=0.5), r"final must lie in \[0, 0.1\]"),
         (lambda: sch.linear_warmup(0.1, steps=0), "steps must be at least 1"),
