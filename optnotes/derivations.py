@@ -414,3 +414,165 @@ def adadelta_units() -> Derivation:
     d.add("first_step", r"|\Delta x_1|", first, "with $s_0 = 0$")
     d.add("first_large_g", r"\lim_{g\to\infty} |\Delta x_1|", sp.limit(first, gg, sp.oo))
     return d
+
+
+# --- Adam and its successors ----------------------------------------------------
+
+beta1, beta2, eps = sp.symbols("beta_1 beta_2 epsilon", positive=True)
+
+
+def adam_bias_correction(unrolled_steps: int = 4) -> Derivation:
+    r"""Adam's bias correction, the way Kingma & Ba (Section 3) argue it.
+
+    Unroll :math:`v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2` from :math:`v_0 = 0` to
+    :math:`v_t = (1-\beta_2)\sum_{i=1}^t \beta_2^{t-i} g_i^2`, take expectations with a
+    stationary :math:`\mathbb{E}[g_i^2] = \mathbb{E}[g^2]` (a non-stationary gradient adds
+    a term ζ), and sum the geometric series: :math:`\mathbb{E}[v_t] = \mathbb{E}[g^2](1-\beta_2^t)`.
+    Dividing by :math:`1-\beta_2^t` removes the bias. The same holds for m with β₁.
+    The unrolled form is checked against the recursion for ``unrolled_steps`` steps.
+    """
+    d = Derivation("Adam's bias correction")
+    n = sp.Symbol("t", integer=True, positive=True)
+    i = sp.Symbol("i", integer=True, positive=True)
+    g2 = sp.IndexedBase("g^2")
+    # The recursion, run symbolically for a few steps, against the unrolled sum.
+    v = sp.Integer(0)
+    for step in range(1, unrolled_steps + 1):
+        v = beta2 * v + (1 - beta2) * g2[step]
+    unrolled = (1 - beta2) * sp.Add(
+        *[beta2 ** (unrolled_steps - j) * g2[j] for j in range(1, unrolled_steps + 1)]
+    )
+    d.add("unroll_check", rf"v_{unrolled_steps} - \text{{unrolled}}", sp.expand(v - unrolled))
+    d.add("unrolled", "v_t", (1 - beta2) * sp.Sum(beta2 ** (n - i) * g2[i], (i, 1, n)))
+    G = sp.Symbol(r"\mathbb{E}[g^2]", positive=True)
+    expectation = (1 - beta2) * G * sp.Sum(beta2 ** (n - i), (i, 1, n))
+    d.add("expectation", r"\mathbb{E}[v_t]", expectation, "stationary $g$")
+    summed = sp.simplify(expectation.doit())
+    summed = summed.args[-1][0] if isinstance(summed, sp.Piecewise) else summed
+    summed = d.add("summed", r"\mathbb{E}[v_t]", sp.factor(summed))
+    d.add("corrected", r"\mathbb{E}[v_t] / (1 - \beta_2^t)", sp.simplify(summed / (1 - beta2**n)))
+    Gm = sp.Symbol(r"\mathbb{E}[g]", real=True)
+    m_sum = sp.simplify(((1 - beta1) * Gm * sp.Sum(beta1 ** (n - i), (i, 1, n))).doit())
+    m_sum = m_sum.args[-1][0] if isinstance(m_sum, sp.Piecewise) else m_sum
+    d.add("m", r"\mathbb{E}[m_t]", sp.factor(m_sum))
+    # The common mistake: dividing by 1 - beta instead of 1 - beta^t.
+    d.add(
+        "wrong_v",
+        r"\mathbb{E}[v_t] / (1 - \beta_2)",
+        sp.factor(summed / (1 - beta2)),
+        "the mistake: no power $t$",
+    )
+    return d
+
+
+def adam_first_step() -> Derivation:
+    r"""Adam's first step, with and without bias correction, for a gradient g.
+
+    Corrected: :math:`\alpha g/(|g| + \epsilon) \to \alpha`; uncorrected:
+    :math:`\alpha(1-\beta_1)g/(\sqrt{1-\beta_2}|g| + \epsilon) \to
+    \alpha(1-\beta_1)/\sqrt{1-\beta_2}`, about 3.16α at the defaults.
+    """
+    d = Derivation("Adam's first step")
+    alpha_ = alpha
+    g = sp.Symbol("g", positive=True)
+    m1, v1 = (1 - beta1) * g, (1 - beta2) * g**2
+    corrected = alpha_ * (m1 / (1 - beta1)) / (sp.sqrt(v1 / (1 - beta2)) + eps)
+    plain = alpha_ * m1 / (sp.sqrt(v1) + eps)
+    d.add("corrected", r"|\Delta x_1|", sp.simplify(corrected))
+    d.add("corrected_limit", r"|\Delta x_1|\ (\epsilon \to 0)", sp.limit(corrected, eps, 0))
+    d.add("plain", r"|\Delta x_1|_{\text{uncorrected}}", sp.simplify(plain))
+    ratio = d.add(
+        "ratio", r"\text{ratio}\ (\epsilon \to 0)", sp.simplify(sp.limit(plain / corrected, eps, 0))
+    )
+    d.add(
+        "ratio_defaults",
+        r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999",
+        sp.nsimplify(ratio.subs({beta1: sp.Rational(9, 10), beta2: sp.Rational(999, 1000)})),
+    )
+    return d
+
+
+def adamax_limit() -> Derivation:
+    r"""AdaMax (Kingma & Ba, Section 7.1): the p-norm of the decayed gradients tends to
+    their maximum as :math:`p \to \infty`.
+
+    With :math:`v_t = (1-\beta_2^p)\sum_i \beta_2^{p(t-i)}|g_i|^p`, :math:`v_t^{1/p} \to
+    \max_i \beta_2^{t-i}|g_i|`, which the recursion :math:`u_t = \max(\beta_2 u_{t-1}, |g_t|)`
+    computes. Shown for two gradients a > b > 0 (the sum of two terms) and with the
+    factor :math:`(1-\beta_2^p)^{1/p} \to 1`.
+    """
+    d = Derivation("AdaMax as the infinity norm")
+    p = sp.Symbol("p", positive=True)
+    a, b = sp.symbols("a b", positive=True)
+    d.add(
+        "two_terms",
+        r"\lim_{p\to\infty} (a^p + b^p)^{1/p}\big|_{a=3,\,b=2}",
+        sp.limit((sp.Integer(3) ** p + sp.Integer(2) ** p) ** (1 / p), p, sp.oo),
+        "the larger",
+    )
+    d.add(
+        "factor",
+        r"\lim_{p\to\infty} (1-\beta_2^p)^{1/p}\big|_{\beta_2 = 0.999}",
+        sp.limit((1 - sp.Rational(999, 1000) ** p) ** (1 / p), p, sp.oo),
+    )
+    d.add(
+        "recursion",
+        r"u_t",
+        sp.Max(beta2 * sp.Symbol("u_{t-1}", positive=True), sp.Symbol("|g_t|", positive=True)),
+    )
+    return d
+
+
+def yogi_change() -> Derivation:
+    r"""How far one step moves the second moment: Adam against Yogi.
+
+    Adam: :math:`v' - v = (1-\beta_2)(g^2 - v)`, proportional to v when the gradient
+    becomes small; Yogi: :math:`v' - v = -(1-\beta_2)\operatorname{sign}(v - g^2) g^2`,
+    never more than :math:`(1-\beta_2)g^2`.
+    """
+    d = Derivation("Adam's and Yogi's second moments")
+    v, g = sp.symbols("v g", positive=True)
+    adam = d.add("adam", r"v'_{\text{Adam}} - v", sp.factor(beta2 * v + (1 - beta2) * g**2 - v))
+    yogi = -(1 - beta2) * sp.sign(v - g**2) * g**2
+    d.add("yogi", r"v'_{\text{Yogi}} - v", yogi)
+    d.add(
+        "adam_small_g",
+        r"\lim_{g\to 0}(v'_{\text{Adam}} - v)",
+        sp.limit(adam, g, 0),
+        "shrinks with $v$",
+    )
+    d.add(
+        "yogi_small_g",
+        r"\lim_{g\to 0}(v'_{\text{Yogi}} - v)",
+        sp.limit(yogi.subs(sp.sign(v - g**2), 1), g, 0),
+        "for $g^2 < v$",
+    )
+    return d
+
+
+def weight_decay() -> Derivation:
+    r"""L2 regularisation against decoupled weight decay (Loshchilov & Hutter 2019).
+
+    For SGD, adding :math:`\lambda x` to the gradient is the same as shrinking x by
+    :math:`\alpha\lambda`; for a rule that divides by :math:`\sqrt{\hat v}`, the L2 term is
+    divided too, and the two differ by a term that depends on :math:`\hat v`.
+    """
+    d = Derivation("L2 against decoupled weight decay")
+    x, g, lam_ = sp.symbols("x g lambda", real=True)
+    s = sp.Symbol(r"\sqrt{\hat v}", positive=True)
+    sgd_l2 = x - alpha * (g + lam_ * x)
+    sgd_decoupled = x - alpha * lam_ * x - alpha * g
+    d.add(
+        "sgd",
+        r"x'_{\text{SGD+L2}} - x'_{\text{SGD, decoupled}}",
+        sp.simplify(sgd_l2 - sgd_decoupled),
+    )
+    adaptive_l2 = x - alpha * (g + lam_ * x) / s
+    adaptive_decoupled = x - alpha * lam_ * x - alpha * g / s
+    d.add(
+        "adaptive",
+        r"x'_{\text{L2}} - x'_{\text{decoupled}}",
+        sp.factor(sp.simplify(adaptive_l2 - adaptive_decoupled)),
+        "$\\epsilon = 0$, one step",
+    )
+    return d

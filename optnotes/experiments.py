@@ -419,3 +419,77 @@ def adadelta():
         "steps": w.steps(300, 1, 1500),
     }
     return w.Experiment("adadelta", controls, draw)
+
+
+# --- Adam and its successors -----------------------------------------------------
+
+
+@experiment("adam")
+def adam():
+    view = PathFigure()
+
+    def draw(problem, lr, beta1, beta2, bias_correction, steps):
+        p = problem_named(problem)
+        view.show_problem(p)
+        corrected = bias_correction == "on"
+        label = "Adam" if corrected else "Adam (uncorrected)"
+        adam_rule = rules.Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=corrected)
+        # Momentum adds up α g/√r over about 1/(1 − μ) steps; Adam averages
+        # (1 − β₁) g. The same step scale needs α(1 − β₁) for the momentum rule.
+        rmsprop = rules.RMSPropNesterov(lr=lr * (1 - beta1), rho=beta2, mu=beta1)
+        view.set_paths(
+            {
+                label: trace(adam_rule, p.grad, p.start, steps),
+                "RMSPropNesterov, α(1 − β₁)": trace(rmsprop, p.grad, p.start, steps),
+            }
+        )
+        return view
+
+    controls = {
+        "problem": w.problem("Rosenbrock", ("Rosenbrock", "ravine", "Beale", "saddle", "plateau")),
+        "lr": w.lr(0.05, 1e-4, 1.0),
+        "beta1": w.Float("β₁", 0.9, 0.0, 0.99, step=0.01),
+        "beta2": w.Float("β₂", 0.999, 0.5, 0.9999, step=0.0001),
+        "bias_correction": w.Choice("bias correction", "on", ("on", "off")),
+        "steps": w.steps(300, 1, 1500),
+    }
+    return w.Experiment("adam", controls, draw)
+
+
+@experiment("amsgrad-counterexample")
+def amsgrad_counterexample():
+    figure, (x_ax, regret_ax) = line_figure(ncols=2)
+    live = plots.LiveFigure(figure)
+    x_ax.set(ylim=(-1.08, 1.08), xlabel="step t", ylabel="x_t")
+    x_ax.axhline(-1, color="0.5", ls=":", lw=1)
+    x_ax.set_title("iterate (best point: x = −1)")
+    regret_ax.set(yscale="log", ylim=(1e-3, 10), xlabel="step t", ylabel="regret / t")
+    plots.plain_log_ticks(regret_ax.yaxis)
+    regret_ax.set_title("average regret")
+    names = ("Adam", "AMSGrad")
+    iterates = [x_ax.plot([], [], label=n, lw=1.2, **plots.style(n))[0] for n in names]
+    regrets = [regret_ax.plot([], [], label=n, **plots.style(n))[0] for n in names]
+    x_ax.legend(loc="center right")
+    live.animate(*iterates, *regrets)
+    shown = {}
+
+    def draw(C, steps):
+        problem = problems.AdamCounterexample(C)
+        lr = schedules.inverse_sqrt_decay(problem.alpha)
+        hyper = {"lr": lr, "beta1": 0.0, "beta2": problem.beta2, "eps": 1e-12}
+        for name, x_line, r_line in zip(names, iterates, regrets, strict=True):
+            xs = problem.run(rule_named(name, **hyper), steps)
+            x_line.set_data(np.arange(len(xs)), xs)
+            r_line.set_data(np.arange(1, len(xs)), np.maximum(problem.average_regret(xs), 1e-12))
+        if shown.get("steps") != steps:
+            shown["steps"] = steps
+            for ax in (x_ax, regret_ax):
+                ax.set_xlim(0, steps)
+            live.invalidate()
+        return live
+
+    controls = {
+        "C": w.Float("large gradient C", 3.0, 2.5, 10.0, step=0.1),
+        "steps": w.steps(600, 30, 3000),
+    }
+    return w.Experiment("amsgrad-counterexample", controls, draw)

@@ -9,6 +9,7 @@ paths on top of them.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,7 +49,7 @@ STYLE = {
     "Adam": (VERMILLION, "-"),
     "AdaMax": (VERMILLION, "--"),
     "Nadam": (ORANGE, "--"),
-    "AMSGrad": (VERMILLION, ":"),
+    "AMSGrad": (SKY, "--"),  # set apart from Adam: the two are compared directly
     "AdamW": (VERMILLION, "-."),
     "Yogi": (GREEN, "--"),
 }
@@ -76,7 +77,7 @@ matplotlib.rcParams.update(RC)
 def style(label: str, index: int = 0) -> dict:
     """Line keywords for a curve: a rule keeps its own colour and line style in
     every chapter; any other curve takes the ``index``-th extra colour."""
-    name = label.split(" ")[0]
+    name = re.split(r"[ ,(]", label, maxsplit=1)[0]  # "Adam (uncorrected)" -> "Adam"
     if name in STYLE:
         colour, linestyle = STYLE[name]
     else:

@@ -250,6 +250,47 @@ class LeastSquares(Problem):
         return grad_fn
 
 
+class AdamCounterexample:
+    r"""Reddi, Kale & Kumar (2018), Theorem 1: an online convex problem where Adam
+    converges to the worst point.
+
+    On :math:`x \in [-1, 1]` the loss at step t (counted from 1) is
+    :math:`f_t(x) = Cx` when :math:`t \bmod 3 = 1` and :math:`-x` otherwise, C > 2. The
+    average gradient :math:`(C - 2)/3` is positive, so the best point is -1. With
+    :math:`\beta_1 = 0`, :math:`\beta_2 = 1/(1 + C^2)` and :math:`\alpha_t = \alpha/\sqrt t`,
+    the rare large gradient C is forgotten before it comes back, and Adam drifts to +1.
+    """
+
+    def __init__(self, C: float = 3.0):
+        self.C = _checks.number("C", C, low=2.0, low_open=True)
+        self.beta2 = 1 / (1 + self.C**2)
+        self.alpha = 0.9 * math.sqrt(1 - self.beta2)  # the theorem needs alpha < sqrt(1 - beta2)
+
+    def gradient(self, t: int) -> float:
+        """The gradient of f_t (t = 1, 2, ...): C, -1, -1, C, -1, -1, ..."""
+        return self.C if t % 3 == 1 else -1.0
+
+    def run(self, rule, steps: int) -> np.ndarray:
+        """Online projected steps x ← clip(rule step, -1, 1) from 0; every iterate."""
+        steps = _checks.whole("steps", steps)
+        x, state = np.zeros(1), rule.init(np.zeros(1))
+        xs = np.empty(steps + 1)
+        xs[0] = 0.0
+        for k in range(steps):
+            g = np.array([self.gradient(k + 1)])
+            x, state = rule.step(x, lambda _, g=g: g, state)
+            x = np.clip(x, -1.0, 1.0)
+            xs[k + 1] = x[0]
+        return xs
+
+    def average_regret(self, xs: np.ndarray) -> np.ndarray:
+        """(1/T) Σ_t [f_t(x_t) − f_t(−1)] for T = 1, 2, ...: tends to 0 only at the optimum."""
+        t = np.arange(1, len(xs))
+        slope = np.where(t % 3 == 1, self.C, -1.0)
+        regret = np.cumsum(slope * (xs[:-1] + 1.0))
+        return regret / t
+
+
 PROBLEMS = {
     "ravine": ravine,
     "Rosenbrock": Rosenbrock,

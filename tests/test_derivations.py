@@ -221,3 +221,57 @@ def test_adadelta_first_step_against_a_run():
 
     xs = on.run(on.Adadelta(rho=0.95, eps=1e-6), lambda x: np.full(1, 1e3), [0.0], 1)
     assert abs(xs[1, 0]) == pytest.approx(np.sqrt(1e-6 / 0.05), rel=1e-6)
+
+
+# --- Adam and its successors -------------------------------------------------------
+
+b1, b2, eps = D.beta1, D.beta2, D.eps
+
+
+def test_adam_bias_correction():
+    d = D.adam_bias_correction()
+    tt = sp.Symbol("t", integer=True, positive=True)
+    G = sp.Symbol(r"\mathbb{E}[g^2]", positive=True)
+    Gm = sp.Symbol(r"\mathbb{E}[g]", real=True)
+    assert d["unroll_check"] == 0
+    assert same(d["summed"], G * (1 - b2**tt))
+    assert same(d["corrected"], G)
+    assert same(d["m"], Gm * (1 - b1**tt))
+    assert same(d["wrong_v"], G * (1 - b2**tt) / (1 - b2))
+    # The unrolled sum, evaluated, against the recursion run numerically.
+    rng = np.random.default_rng(0)
+    g2 = rng.random(6)
+    v = 0.0
+    for value in g2:
+        v = 0.9 * v + 0.1 * value
+    unrolled = 0.1 * sum(0.9 ** (6 - i) * g2[i - 1] for i in range(1, 7))
+    assert v == pytest.approx(unrolled)
+
+
+def test_adam_first_step():
+    d = D.adam_first_step()
+    assert d["corrected_limit"] == alpha
+    assert same(d["ratio"], (1 - b1) / sp.sqrt(1 - b2))
+    assert d["ratio_defaults"] == sp.sqrt(10)
+    assert float(d["ratio_defaults"]) == pytest.approx(3.1623, abs=1e-4)
+
+
+def test_adamax_limit():
+    d = D.adamax_limit()
+    assert d["two_terms"] == 3
+    assert d["factor"] == 1
+
+
+def test_yogi_change():
+    d = D.yogi_change()
+    v = sp.Symbol("v", positive=True)
+    assert same(d["adam_small_g"], -(1 - b2) * v)
+    assert d["yogi_small_g"] == 0
+
+
+def test_weight_decay():
+    d = D.weight_decay()
+    assert d["sgd"] == 0
+    x, lam_ = sp.symbols("x lambda", real=True)
+    s = sp.Symbol(r"\sqrt{\hat v}", positive=True)
+    assert same(d["adaptive"], alpha * lam_ * x * (1 - 1 / s))

@@ -187,3 +187,18 @@ def test_a_rare_feature_is_rare():
     assert 0.03 < present[1] < 0.07
     with pytest.raises(ValueError, match=r"density must be two fractions in \(0, 1\]"):
         pb.LeastSquares(density=(1.0, 0.0))
+
+
+@pytest.mark.parametrize("C", [3.0, 10.0])
+def test_adam_goes_to_the_worst_point_and_amsgrad_to_the_best(C):
+    # Reddi, Kale & Kumar 2018, Theorem 1: the best point is -1.
+    problem = pb.AdamCounterexample(C)
+    lr = on.schedules.inverse_sqrt_decay(problem.alpha)
+    hyper = {"lr": lr, "beta1": 0.0, "beta2": problem.beta2, "eps": 1e-12}
+    adam = problem.run(on.Adam(**hyper), 3000)
+    amsgrad = problem.run(on.AMSGrad(**hyper), 3000)
+    assert adam[-300:].mean() > 0.95
+    assert amsgrad[-300:].mean() < -0.95
+    assert problem.average_regret(amsgrad)[-1] < problem.average_regret(adam)[-1] / 5
+    with pytest.raises(ValueError, match=r"C must lie in \(2, inf\]"):
+        pb.AdamCounterexample(2.0)

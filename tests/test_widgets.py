@@ -155,5 +155,7 @@ def test_controls_map_to_widgets_with_their_ranges():
 
 def test_every_rule_keeps_one_style():
     assert plots.style("Adam") == plots.style("Adam (β₁ = 0.9)")
+    assert plots.style("RMSPropNesterov, α(1 − β₁)") == plots.style("RMSPropNesterov")
+    assert plots.style("Adam")["color"] != plots.style("AMSGrad")["color"]
     assert plots.style("Momentum") != plots.style("Nesterov")
     assert plots.style("batch of 4", 1)["color"] == plots.EXTRA_COLOURS[1]
