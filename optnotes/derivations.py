@@ -576,3 +576,69 @@ def weight_decay() -> Derivation:
         "$\\epsilon = 0$, one step",
     )
     return d
+
+
+# --- Schedules --------------------------------------------------------------------
+
+
+def _geometric_total(first, ratio):
+    """first · Σ_{j≥0} ratio^j for 0 < ratio < 1: SymPy's convergent branch."""
+    q = sp.Symbol("q", positive=True)
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    total = sp.summation(q**j, (j, 0, sp.oo))
+    if isinstance(total, sp.Piecewise):  # (1/(1 - q), q < 1), (Sum, True)
+        total = total.args[0][0]
+    return sp.simplify(first * total.subs(q, ratio))
+
+
+def _positive_series(coefficient, term, m):
+    """coefficient · Σ_{m≥1} term(m), or ∞ when SymPy cannot sum it but proves it
+    divergent (coefficient and terms are positive, so a divergent sum is +∞)."""
+    total = sp.summation(term, (m, 1, sp.oo))
+    if isinstance(total, sp.Sum) and sp.Sum(term, (m, 1, sp.oo)).is_convergent() is sp.false:
+        return sp.oo
+    return coefficient * total
+
+
+def robbins_monro() -> Derivation:
+    r"""Which schedules meet the Robbins–Monro conditions
+    :math:`\sum_t \alpha_t = \infty` and :math:`\sum_t \alpha_t^2 < \infty`.
+
+    Each sum is computed by SymPy over t = 0, 1, 2, ... (k > 0, 0 < γ < 1): the
+    constant rate, 1/√t decay, 1/t decay, exponential decay and step decay (T steps
+    at each level).
+    """
+    d = Derivation("the Robbins–Monro conditions")
+    a0, kk, gamma = sp.symbols(r"alpha_0 k gamma", positive=True)
+    T = sp.Symbol("T", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)  # m = t + 1
+    sums = {
+        "constant": (
+            sp.summation(a0 + 0 * m, (m, 1, sp.oo)),
+            sp.summation(a0**2 + 0 * m, (m, 1, sp.oo)),
+        ),
+        "inverse_sqrt": (
+            _positive_series(a0, 1 / sp.sqrt(m), m),
+            sp.summation(a0**2 / m, (m, 1, sp.oo)),
+        ),
+        "inverse_time": (
+            sp.summation(a0 / m, (m, 1, sp.oo)),
+            sp.summation(a0**2 / m**2, (m, 1, sp.oo)),
+        ),
+        "exponential": (
+            _geometric_total(a0, sp.exp(-kk)),
+            _geometric_total(a0**2, sp.exp(-2 * kk)),
+        ),
+        "step": (_geometric_total(T * a0, gamma), _geometric_total(T * a0**2, gamma**2)),
+    }
+    names = {
+        "constant": r"\alpha_0",
+        "inverse_sqrt": r"\alpha_0/\sqrt{1+t}",
+        "inverse_time": r"\alpha_0/(1+t)",
+        "exponential": r"\alpha_0 e^{-kt}",
+        "step": r"\alpha_0\gamma^{\lfloor t/T \rfloor}",
+    }
+    for key, (total, squares) in sums.items():
+        d.add(f"{key}_sum", rf"\sum_t {names[key]}", total)
+        d.add(f"{key}_squares", rf"\sum_t \bigl({names[key]}\bigr)^2", squares)
+    return d

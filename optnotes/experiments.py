@@ -493,3 +493,92 @@ def amsgrad_counterexample():
         "steps": w.steps(600, 30, 3000),
     }
     return w.Experiment("amsgrad-counterexample", controls, draw)
+
+
+# --- Schedules and practice --------------------------------------------------------
+
+SCHEDULES = ("constant", "step decay", "exponential", "1/t", "cosine", "warm-up + cosine")
+
+
+def schedule_named(name: str, initial: float, steps: int):
+    """A schedule of the given kind, with its constants set from the run's length."""
+    if name == "constant":
+        return schedules.constant(initial)
+    if name == "step decay":
+        return schedules.step_decay(initial, factor=0.5, every=max(steps // 5, 1))
+    if name == "exponential":
+        return schedules.exponential_decay(initial, k=4.0 / steps)
+    if name == "1/t":
+        return schedules.inverse_time_decay(initial, k=20.0 / steps)
+    if name == "cosine":
+        return schedules.cosine_decay(initial, total=steps)
+    if name == "warm-up + cosine":
+        warm = max(steps // 10, 1)
+        return schedules.linear_warmup(schedules.cosine_decay(initial, total=steps - warm), warm)
+    raise ValueError(f"no schedule named {name!r}; the choices are {list(SCHEDULES)}")
+
+
+@experiment("schedules")
+def schedule_experiment():
+    figure, (rate_ax, loss_ax) = line_figure(ncols=2)
+    live = plots.LiveFigure(figure)
+    rate_ax.set(yscale="log", ylim=(1e-4, 2), xlabel="step t", ylabel="α(t)")
+    rate_ax.set_title("learning rate")
+    loss_ax.set(yscale="log", ylim=(1e-5, 30), xlabel="step t")
+    loss_ax.set_title("minibatch SGD, f(x_t) − f*")
+    for ax in (rate_ax, loss_ax):
+        plots.plain_log_ticks(ax.yaxis)
+    kinds = {"constant α₀": plots.BLACK, "schedule": plots.BLUE}
+    rates = {k: rate_ax.plot([], [], color=c, label=k)[0] for k, c in kinds.items()}
+    losses = {k: loss_ax.plot([], [], color=c, lw=1.0, label=k)[0] for k, c in kinds.items()}
+    loss_ax.legend(loc="upper right")
+    live.animate(*rates.values(), *losses.values())
+    problem = problems.LeastSquares()
+    f_star = float(problem.value(np.array(problem.minima[0])))
+    shown = {}
+
+    def draw(schedule, lr, steps):
+        t = np.arange(steps)
+        for kind in kinds:
+            rate = schedule_named("constant" if kind == "constant α₀" else schedule, lr, steps)
+            xs = trace(
+                rules.SGD(lr=rate), problem.minibatch_oracle(4, seed=3), problem.start, steps
+            ).xs
+            rates[kind].set_data(t, rate(t))
+            losses[kind].set_data(
+                np.arange(len(xs)), np.maximum(problem.value(xs.T) - f_star, 1e-12)
+            )
+        if shown.get("steps") != steps:
+            shown["steps"] = steps
+            for ax in (rate_ax, loss_ax):
+                ax.set_xlim(0, steps)
+            live.invalidate()
+        return live
+
+    controls = {
+        "schedule": w.Choice("schedule", "cosine", SCHEDULES),
+        "lr": w.lr(0.3, 1e-3, 1.0),
+        "steps": w.steps(400, 20, 2000),
+    }
+    return w.Experiment("schedules", controls, draw)
+
+
+@experiment("race")
+def race_experiment():
+    from . import race  # race imports this module, so import it when first drawn
+
+    view = PathFigure()
+
+    def draw(problem, names, steps):
+        p = problem_named(problem)
+        view.show_problem(p)
+        view.set_paths(race.race(problem, names, steps))
+        return view
+
+    everyone = tuple(r.__name__ for r in rules.ALL_RULES)
+    controls = {
+        "problem": w.Choice("problem", "Beale", ("ravine", "Rosenbrock", "Beale", "saddle")),
+        "names": w.rules(("SGD", "Momentum", "Nesterov", "RMSProp", "Adam"), everyone),
+        "steps": w.steps(300, 10, 300),
+    }
+    return w.Experiment("race", controls, draw)

@@ -175,6 +175,29 @@ def contour_grid(problem, resolution: int = 120):
     return X, Y, Z
 
 
+def draw_problem(ax, problem, resolution: int = 120) -> list:
+    """A problem's contours, its minima as stars, limits, labels and title on ``ax``."""
+    X, Y, Z = contour_grid(problem, resolution)
+    levels = np.linspace(Z.min(), np.quantile(Z, 0.95), 14)
+    filled = ax.contourf(X, Y, Z, levels=levels, cmap="Greys_r", alpha=0.35, extend="max")
+    lines = ax.contour(X, Y, Z, levels=levels, colors="0.55", linewidths=0.5)
+    marks = [ax.plot(*m, marker="*", ms=11, color="0.15", ls="none")[0] for m in problem.minima]
+    (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
+    ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), xlabel="x₁", ylabel="x₂")
+    ax.set_title(problem.name)
+    return [filled, lines, *marks]
+
+
+def draw_path(ax, label: str, path: Path, index: int = 0, markers: bool = True) -> list:
+    """A run's path on contour axes, with its start marked; returns the artists."""
+    kw = style(label, index)
+    (line,) = ax.plot(
+        path.xs[:, 0], path.xs[:, 1], marker="o" if markers else None, ms=2.5, label=label, **kw
+    )
+    (start,) = ax.plot(*path.xs[0], marker="o", ms=6, color=kw["color"], mfc="white")
+    return [line, start]
+
+
 class LiveFigure:
     """A figure whose static parts are drawn once and kept as pixels.
 
@@ -251,17 +274,7 @@ class PathFigure:
             artist.remove()
         self.problem = problem
         self.live.invalidate()  # the first layout serves every problem: same panels
-        X, Y, Z = contour_grid(problem, resolution)
-        levels = np.linspace(Z.min(), np.quantile(Z, 0.95), 14)
-        filled = self.ax.contourf(X, Y, Z, levels=levels, cmap="Greys_r", alpha=0.35, extend="max")
-        lines = self.ax.contour(X, Y, Z, levels=levels, colors="0.55", linewidths=0.5)
-        marks = [
-            self.ax.plot(*m, marker="*", ms=11, color="0.15", ls="none")[0] for m in problem.minima
-        ]
-        self._background = [filled, lines, *marks]
-        (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
-        self.ax.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), xlabel="x₁", ylabel="x₂")
-        self.ax.set_title(problem.name)
+        self._background = draw_problem(self.ax, problem, resolution)
         if self.loss_ax is not None:
             # The quantity goes in the title: a y-label would be placed against the
             # first problem's tick labels and could overlap another's.
@@ -281,9 +294,7 @@ class PathFigure:
         for i, (label, path) in enumerate(paths.items()):
             kw = style(label, i)
             xs = path.xs
-            (line,) = self.ax.plot(xs[:, 0], xs[:, 1], marker="o", ms=2.5, label=label, **kw)
-            (start,) = self.ax.plot(*xs[0], marker="o", ms=6, color=kw["color"], mfc="white")
-            self._artists += [line, start]
+            self._artists += draw_path(self.ax, label, path, i)
             if path.diverged is not None:
                 messages.append(f"{label}: {path.message}")
             if self.loss_ax is not None and f_star is not None:

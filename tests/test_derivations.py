@@ -275,3 +275,25 @@ def test_weight_decay():
     x, lam_ = sp.symbols("x lambda", real=True)
     s = sp.Symbol(r"\sqrt{\hat v}", positive=True)
     assert same(d["adaptive"], alpha * lam_ * x * (1 - 1 / s))
+
+
+def test_robbins_monro():
+    d = D.robbins_monro()
+    a0, k, gamma = sp.symbols("alpha_0 k gamma", positive=True)
+    T = sp.Symbol("T", integer=True, positive=True)
+    meets = {}
+    for name in ("constant", "inverse_sqrt", "inverse_time", "exponential", "step"):
+        meets[name] = d[f"{name}_sum"] == sp.oo and d[f"{name}_squares"] != sp.oo
+    assert meets == {
+        "constant": False,
+        "inverse_sqrt": False,
+        "inverse_time": True,
+        "exponential": False,
+        "step": False,
+    }
+    assert same(d["inverse_time_squares"], sp.pi**2 * a0**2 / 6)
+    assert same(d["exponential_sum"], a0 / (1 - sp.exp(-k)))
+    assert same(d["step_sum"], T * a0 / (1 - gamma))
+    # Against partial sums, numerically.
+    partial = sum(0.3 * np.exp(-0.1 * t) for t in range(2000))
+    assert float(d["exponential_sum"].subs({a0: 0.3, k: 0.1})) == pytest.approx(partial)
