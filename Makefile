@@ -11,8 +11,10 @@ DEV_STAMP  := $(VENV)/.dev-installed
 # answer "'book' is up to date" and build nothing.
 .PHONY: book test lint bench lock clean
 
+# --all: Sphinx re-reads (and so re-executes) only changed pages otherwise, and a
+# change to optnotes would leave stale figures behind.
 book: $(BOOK_STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The site is in _build/html/index.html"
 
 test: $(DEV_STAMP)

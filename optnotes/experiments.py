@@ -336,7 +336,6 @@ def adagrad_sparse():
     rate_ax.legend(loc="lower left")
     live.animate(*errors.values(), sgd_rate, *rates)
     figure.suptitle("noisy least squares, batches of 8; a rare second feature")
-    shown = {}
 
     def draw(density, lr, steps):
         p = sparse_problem(round(density, 4))
@@ -357,11 +356,7 @@ def adagrad_sparse():
         sgd_rate.set_data(t, schedule(t))
         for i, line in enumerate(rates):
             line.set_data(t, effective[:, i])
-        if shown.get("steps") != steps:  # the x-axis changed: draw the static parts again
-            shown["steps"] = steps
-            for ax in (error_ax, rate_ax):
-                ax.set_xlim(0, steps)
-            live.invalidate()
+        live.steps_shown((error_ax, rate_ax), steps)
         return live
 
     controls = {
@@ -471,7 +466,6 @@ def amsgrad_counterexample():
     regrets = [regret_ax.plot([], [], label=n, **plots.style(n))[0] for n in names]
     x_ax.legend(loc="center right")
     live.animate(*iterates, *regrets)
-    shown = {}
 
     def draw(C, steps):
         problem = problems.AdamCounterexample(C)
@@ -481,11 +475,7 @@ def amsgrad_counterexample():
             xs = problem.run(rule_named(name, **hyper), steps)
             x_line.set_data(np.arange(len(xs)), xs)
             r_line.set_data(np.arange(1, len(xs)), np.maximum(problem.average_regret(xs), 1e-12))
-        if shown.get("steps") != steps:
-            shown["steps"] = steps
-            for ax in (x_ax, regret_ax):
-                ax.set_xlim(0, steps)
-            live.invalidate()
+        live.steps_shown((x_ax, regret_ax), steps)
         return live
 
     controls = {
@@ -535,7 +525,6 @@ def schedule_experiment():
     live.animate(*rates.values(), *losses.values())
     problem = problems.LeastSquares()
     f_star = float(problem.value(np.array(problem.minima[0])))
-    shown = {}
 
     def draw(schedule, lr, steps):
         t = np.arange(steps)
@@ -548,11 +537,7 @@ def schedule_experiment():
             losses[kind].set_data(
                 np.arange(len(xs)), np.maximum(problem.value(xs.T) - f_star, 1e-12)
             )
-        if shown.get("steps") != steps:
-            shown["steps"] = steps
-            for ax in (rate_ax, loss_ax):
-                ax.set_xlim(0, steps)
-            live.invalidate()
+        live.steps_shown((rate_ax, loss_ax), steps)
         return live
 
     controls = {
@@ -569,15 +554,17 @@ def race_experiment():
 
     view = PathFigure()
 
-    def draw(problem, names, steps):
+    def draw(problem, start, names, steps):
         p = problem_named(problem)
         view.show_problem(p)
-        view.set_paths(race.race(problem, names, steps))
+        begin = None if start == "standard" else race.OTHER_STARTS[problem]
+        view.set_paths(race.race(problem, names, steps, begin))
         return view
 
     everyone = tuple(r.__name__ for r in rules.ALL_RULES)
     controls = {
         "problem": w.Choice("problem", "Beale", ("ravine", "Rosenbrock", "Beale", "saddle")),
+        "start": w.Choice("start", "standard", ("standard", "other")),
         "names": w.rules(("SGD", "Momentum", "Nesterov", "RMSProp", "Adam"), everyone),
         "steps": w.steps(300, 10, 300),
     }

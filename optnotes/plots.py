@@ -223,6 +223,15 @@ class LiveFigure:
         self.dynamic.remove(artist)
         artist.remove()
 
+    def steps_shown(self, axes, steps: int) -> None:
+        """Show steps 0..``steps`` on the x-axis of ``axes``, drawing the static
+        parts again only when that range changes."""
+        if getattr(self, "_steps", None) != steps:
+            self._steps = steps
+            for ax in axes:
+                ax.set_xlim(0, steps)
+            self.invalidate()
+
     def invalidate(self, layout: bool = False) -> None:
         self._pixels = None
         if layout:

@@ -17,6 +17,12 @@ from .experiments import problem_named
 from .plots import Path, trace
 
 PROBLEMS = ("ravine", "Rosenbrock", "Beale", "saddle")
+OTHER_STARTS = {  # a second start per problem, for the reader to try the tuned rates elsewhere
+    "ravine": (-1.0, 2.4),
+    "Rosenbrock": (-1.5, 2.5),
+    "Beale": (-2.0, -2.0),
+    "saddle": (-2.0, 0.5),
+}
 LEARNING_RATES = tuple(float(a) for a in np.geomspace(1e-4, 3.0, 16))
 STEPS = 300
 
@@ -28,9 +34,9 @@ def final_gap(problem, path: Path) -> float:
     return float(problem.value(path.xs[-1]) - plots.lowest_value(problem))
 
 
-def run_rule(name: str, problem, lr: float, steps: int = STEPS) -> Path:
+def run_rule(name: str, problem, lr: float, steps: int = STEPS, start=None) -> Path:
     Rule = getattr(rules, name)
-    return trace(Rule(lr=lr), problem.grad, problem.start, steps)
+    return trace(Rule(lr=lr), problem.grad, problem.start if start is None else start, steps)
 
 
 @lru_cache(maxsize=8)
@@ -47,15 +53,17 @@ def tuned(problem_name: str) -> dict[str, tuple[float, float]]:
     return best
 
 
-def race(problem_name: str, names, steps: int = STEPS) -> dict[str, Path]:
-    """Paths of the named rules, each at its tuned learning rate."""
-    return {name: _tuned_run(problem_name, name, steps) for name in names}
+def race(problem_name: str, names, steps: int = STEPS, start=None) -> dict[str, Path]:
+    """Paths of the named rules, each at its tuned learning rate (tuned from the
+    standard start), from ``start`` (the standard one if None)."""
+    start = None if start is None else tuple(float(s) for s in start)
+    return {name: _tuned_run(problem_name, name, steps, start) for name in names}
 
 
-@lru_cache(maxsize=256)
-def _tuned_run(problem_name: str, name: str, steps: int) -> Path:
+@lru_cache(maxsize=512)
+def _tuned_run(problem_name: str, name: str, steps: int, start) -> Path:
     lr = tuned(problem_name)[name][0]
-    return run_rule(name, problem_named(problem_name), lr, steps)
+    return run_rule(name, problem_named(problem_name), lr, steps, start)
 
 
 def animation_html(problem_name: str, names, frames: int = 30, steps: int = STEPS) -> str:

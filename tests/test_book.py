@@ -180,3 +180,10 @@ def test_citations_resolve(site):
     # A citation in a chapter links to its entry.
     chapter = (html / "book" / "momentum.html").read_text()
     assert re.search(r'href="[^"]*bibliography.html#id\d+"[^>]*>Polyak', chapter)
+
+
+def test_race_animation_plays_in_the_static_page(site):
+    html, _, _ = site
+    text = (html / "book" / "practice.html").read_text()
+    assert "data:image/jpeg;base64" in text  # the frames are in the page
+    assert "Animation" in text  # matplotlib's player script
