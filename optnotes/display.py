@@ -1,7 +1,8 @@
-r"""Showing the package in the book: a rule's equation beside its code, and math.
+r"""Showing the package in the book: a rule's equation over its code, and math.
 
 ``rule(Adam)`` takes the equation from the rule's docstring and the code from
-its ``step`` method, both read from the package, and lays them side by side.
+its ``step`` method, both read from the package, and shows the code right
+under the equation, line for line.
 The output carries two forms: MyST Markdown (a two-column grid) that the
 book's pages render, and HTML that Jupyter renders on Binder.
 """
@@ -51,19 +52,16 @@ def code(function) -> Output:
 
 
 def rule(Rule) -> Output:
-    """The equation of ``Rule`` beside the code of ``Rule.step``."""
+    """The equation of ``Rule`` and, right below it, the code of ``Rule.step``.
+
+    Stacked, not in two columns: the code's lines are up to 80 characters, and
+    in half the page's text column they would be cut off.
+    """
     eq = equation(Rule)
     code = source(Rule.step)
-    markdown = (
-        "::::{grid} 1 1 2 2\n:::{grid-item}\n"
-        f"**{paper(Rule)}**\n\n$$\n{eq}\n$$\n"
-        ":::\n:::{grid-item}\n"
-        f"```python\n{code}```\n"
-        ":::\n::::\n"
-    )
+    markdown = f"**{paper(Rule)}**\n\n$$\n{eq}\n$$\n\n```python\n{code}```\n"
     page = (
-        '<div style="display:flex;gap:2em;flex-wrap:wrap">'
-        f"<div><b>{html.escape(paper(Rule))}</b><p>$${html.escape(eq)}$$</p></div>"
+        f"<div><b>{html.escape(paper(Rule))}</b><p>$${html.escape(eq)}$$</p>"
         f"<pre>{html.escape(code)}</pre></div>"
     )
     return Output(markdown, page, f"{paper(Rule)}\n\n{eq}\n\n{code}")
