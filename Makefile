@@ -29,6 +29,9 @@ bench: $(BOOK_STAMP)
 	$(BIN)/python -m optnotes.bench rules
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "The book's pinned requirements need Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Run with a newer one, for example: make book PYTHON=python3.11"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { \
 	  echo "Could not create $(VENV) with '$(PYTHON) -m venv'."; \
 	  echo "On Debian or Ubuntu install the venv module first: apt-get install python3-venv"; \
