@@ -61,6 +61,12 @@ class Derivation:
         return f"<Derivation {self.title}: {', '.join(self.steps)}>"
 
 
+def _general_case(expr):
+    """SymPy splits a geometric sum into the case ratio = 1 and the rest; keep the
+    rest (the book's decay rates are below 1)."""
+    return expr.args[-1][0] if isinstance(expr, sp.Piecewise) else expr
+
+
 def _latex(expr) -> str:
     if isinstance(expr, str):
         return expr
@@ -169,7 +175,7 @@ def momentum_as_average() -> Derivation:
     d = Derivation("momentum as an average")
     total = sp.simplify(sp.summation(alpha * mu ** (t - 1 - k), (k, 0, t - 1)))
     # SymPy keeps the case mu = 1 apart; the book's mu lies in [0, 1).
-    total = total.args[-1][0] if isinstance(total, sp.Piecewise) else total
+    total = _general_case(total)
     total = d.add("weights", r"\sum_{k=0}^{t-1} \alpha\mu^{t-1-k}", sp.factor(total))
     # mu = exp(-c) with c > 0 tells SymPy that mu < 1, so mu**t -> 0.
     c = sp.Symbol("c", positive=True)
@@ -368,7 +374,7 @@ def rmsprop_average() -> Derivation:
     n = sp.Symbol("n", integer=True, positive=True)
     rho = sp.Symbol("rho", positive=True)
     weights = sp.simplify(sp.summation((1 - rho) * rho ** (n - k), (k, 1, n)))
-    weights = weights.args[-1][0] if isinstance(weights, sp.Piecewise) else weights
+    weights = _general_case(weights)
     weights = d.add("weights", r"\sum_{k=1}^t (1-\rho)\rho^{t-k}", sp.factor(weights.subs(n, t)))
     G = sp.Symbol(r"\mathbb{E}[g^2]", positive=True)
     d.add("expectation", r"\mathbb{E}[r_t]", weights * G)
@@ -448,12 +454,12 @@ def adam_bias_correction(unrolled_steps: int = 4) -> Derivation:
     expectation = (1 - beta2) * G * sp.Sum(beta2 ** (n - i), (i, 1, n))
     d.add("expectation", r"\mathbb{E}[v_t]", expectation, "stationary $g$")
     summed = sp.simplify(expectation.doit())
-    summed = summed.args[-1][0] if isinstance(summed, sp.Piecewise) else summed
+    summed = _general_case(summed)
     summed = d.add("summed", r"\mathbb{E}[v_t]", sp.factor(summed))
     d.add("corrected", r"\mathbb{E}[v_t] / (1 - \beta_2^t)", sp.simplify(summed / (1 - beta2**n)))
     Gm = sp.Symbol(r"\mathbb{E}[g]", real=True)
     m_sum = sp.simplify(((1 - beta1) * Gm * sp.Sum(beta1 ** (n - i), (i, 1, n))).doit())
-    m_sum = m_sum.args[-1][0] if isinstance(m_sum, sp.Piecewise) else m_sum
+    m_sum = _general_case(m_sum)
     d.add("m", r"\mathbb{E}[m_t]", sp.factor(m_sum))
     # The common mistake: dividing by 1 - beta instead of 1 - beta^t.
     d.add(
