@@ -27,8 +27,16 @@ from . import _checks
 
 def gradient(grad_fn, x: np.ndarray, t: int) -> np.ndarray:
     """Call ``grad_fn(x)`` once and check what it returns: same shape as x, finite."""
+    if not callable(grad_fn):
+        raise TypeError(
+            "grad_fn must be a function of x that returns the gradient "
+            f"(for a problem, pass problem.grad), got {type(grad_fn).__name__}"
+        )
     with np.errstate(all="ignore"):
-        g = np.asarray(grad_fn(x), dtype=np.float64)
+        g = grad_fn(x)
+    if g is None:
+        raise ValueError(f"grad_fn returned None at step {t}: it must return the gradient")
+    g = np.asarray(g, dtype=np.float64)
     if g.shape != x.shape:
         raise ValueError(
             f"grad_fn returned an array of shape {g.shape} at step {t}, "

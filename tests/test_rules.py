@@ -422,6 +422,14 @@ def test_wrong_gradient_shape_is_refused():
         rule.step(np.zeros(2), lambda x: np.zeros(3), rule.init(np.zeros(2)))
 
 
+def test_a_grad_fn_that_is_not_one_is_refused():
+    problem = on.problems.Rosenbrock()
+    with pytest.raises(TypeError, match=r"pass problem.grad\), got Rosenbrock"):
+        on.run(on.Adam(), problem, problem.start, 5)
+    with pytest.raises(ValueError, match="grad_fn returned None at step 0"):
+        on.run(on.Adam(), lambda x: None, problem.start, 5)
+
+
 def test_non_finite_gradient_names_the_step():
     def grad(x):
         return np.array([np.nan]) if abs(x[0]) < 0.5 else x
