@@ -6,18 +6,36 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK_STAMP := $(VENV)/.book-installed
 DEV_STAMP  := $(VENV)/.dev-installed
+# Debian's TeX Live packages for `make pdf`, and Chromium for the browser test.
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra \
+  texlive-fonts-recommended texlive-plain-generic latexmk xindy fonts-freefont-otf tex-gyre
+BROWSER_PACKAGES := chromium fonts-liberation
+# MathJax 3 for the browser test, from npm (tests/browser/package-lock.json).
+MATHJAX_STAMP := tests/browser/node_modules/.installed
+NPM := $(shell command -v npm 2>/dev/null)
 
 # `book/` is a folder, so every target must be phony, or `make book` would
 # answer "'book' is up to date" and build nothing.
-.PHONY: book test lint bench lock clean
+.PHONY: book pdf test lint bench lock clean system-deps
 
-# --all: Sphinx re-reads (and so re-executes) only changed pages otherwise, and a
-# change to optnotes would leave stale figures behind.
+# Pages are executed once and cached; a change to a page or to the optnotes
+# package executes them again (see optnotes/execution_cache.py).
 book: $(BOOK_STAMP)
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The site is in _build/html/index.html"
 
-test: $(DEV_STAMP)
+# The lecture notes: the whole book through Sphinx's LaTeX builder and xelatex.
+# Pages already executed by `make book` come from the execution cache.
+pdf: $(BOOK_STAMP)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { \
+	  echo "make pdf needs TeX Live. On Debian or Ubuntu:"; \
+	  echo "  apt-get install $(TEX_PACKAGES)"; exit 1; }
+	$(BIN)/jupyter-book build . --builder pdflatex -W -n --keep-going
+	@echo "The PDF is in _build/latex/optnotes.pdf"
+
+# Without npm, Chromium or TeX Live the browser and PDF tests skip and say so;
+# `make system-deps` (or .ci/run) installs them.
+test: $(DEV_STAMP) $(if $(NPM),$(MATHJAX_STAMP))
 	$(BIN)/ruff check optnotes tests
 	$(BIN)/ruff format --check optnotes tests
 	$(BIN)/python -m pytest
@@ -45,6 +63,19 @@ $(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 $(DEV_STAMP): requirements-dev.txt $(BOOK_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+$(MATHJAX_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+# What the browser and PDF tests need beyond Python, on Debian or Ubuntu (as
+# root, or with sudo). .ci/run runs this before `make test`.
+system-deps:
+	@SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	  $(BROWSER_PACKAGES) $(TEX_PACKAGES) $$(command -v npm >/dev/null || echo npm)
+	$(MAKE) $(MATHJAX_STAMP) NPM=npm
 
 # Re-pin requirements.txt from requirements.in in a throw-away environment.
 lock:

@@ -8,6 +8,11 @@ problem (µs) and on 10⁶ parameters (ms), and the bytes of state it keeps for
 and render the PNG the reader sees) as its controls move one at a time through
 their ends and defaults; the median per experiment, and last the line
 ``widget update latency: median of the slowest experiment N ms (NAME)``.
+
+``build``: the wall time of a clean build of the whole book (``jupyter-book
+build`` with warnings as errors, every page executed) and of a rebuild with
+nothing changed (the execution cache and Sphinx's environment kept), into a
+temporary folder, so the book's own ``_build`` is left as it is.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -46,7 +56,7 @@ def machine() -> str:
     )
 
 
-def bench_rules(big: int = 1_000_000) -> list[dict]:
+def bench_rules(big: int = 1_000_000, repeats: int = 5, steps: int = 1000) -> list[dict]:
     small_problem = problems.ravine()
     small_x0 = np.array(small_problem.start)
     rng = np.random.default_rng(0)
@@ -62,8 +72,9 @@ def bench_rules(big: int = 1_000_000) -> list[dict]:
         rows.append(
             {
                 "rule": Rule.__name__,
-                "small_us": 1e6 * _median_seconds(rule, small_problem.grad, small_x0, 7, 2000),
-                "big_ms": 1e3 * _median_seconds(rule, big_grad, big_x0, 5, 5),
+                "small_us": 1e6
+                * _median_seconds(rule, small_problem.grad, small_x0, repeats, steps),
+                "big_ms": 1e3 * _median_seconds(rule, big_grad, big_x0, 3, 3),
                 "state_bytes": state_bytes(rule, big_x0),
                 "buffers": len(rule.buffers),
             }
@@ -128,16 +139,46 @@ def print_widgets(rows) -> None:
     )
 
 
+def bench_build(book: Path) -> dict:
+    """Seconds for a clean build of the book and for a rebuild with nothing changed."""
+    book = Path(book).resolve()
+    if not (book / "_config.yml").exists():
+        raise SystemExit(f"{book} holds no _config.yml: pass the book's folder with --book")
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    if jupyter_book is None:
+        raise SystemExit("jupyter-book is not installed beside this Python: run `make book` once")
+    out = Path(tempfile.mkdtemp(prefix="optnotes-build-"))
+    command = [jupyter_book, "build", str(book), "--path-output", str(out), "-W", "-n"]
+    command += ["--keep-going"]
+    seconds = {}
+    try:
+        for name in ("clean", "no-change rebuild"):
+            start = time.perf_counter()
+            result = subprocess.run(command, capture_output=True, text=True)
+            seconds[name] = time.perf_counter() - start
+            if result.returncode != 0:
+                raise SystemExit(f"the {name} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return seconds
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m optnotes.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("rules", help="time per step and state memory of every rule")
     sub.add_parser("widgets", help="update latency of every experiment in the book")
+    build = sub.add_parser("build", help="clean build and no-change rebuild of the book")
+    build.add_argument("--book", default=".", help="the folder holding _config.yml")
     args = parser.parse_args(argv)
     if args.what == "rules":
         print_rules(bench_rules())
-    else:
+    elif args.what == "widgets":
         print_widgets(bench_widgets())
+    else:
+        print(f"machine: {machine()}")
+        for name, seconds in bench_build(args.book).items():
+            print(f"{name}: {seconds:.1f} s")
 
 
 if __name__ == "__main__":

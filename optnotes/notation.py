@@ -54,13 +54,18 @@ def mathjax_macros() -> dict:
 
 
 def latex_preamble() -> str:
-    r"""The table as ``\newcommand``/``\renewcommand`` lines for the PDF."""
+    r"""The table as LaTeX definitions for the PDF.
+
+    Each macro is provided (if nothing defines it) and then redefined, so the
+    book's meaning wins over a class or package that defines the same name
+    (Jupyter Book's LaTeX class defines ``\argmin``; some setups ``\E``, ``\R``).
+    """
     lines = []
     for m in MACROS:
-        # \sign, \diag and \E may exist already in some LaTeX setups.
-        command = r"\providecommand" if m.name in {"E", "R"} else r"\newcommand"
         args = f"[{m.args}]" if m.args else ""
-        lines.append(rf"{command}{{\{m.name}}}{args}{{{m.body}}}")
+        lines.append(
+            rf"\providecommand{{\{m.name}}}{{}}\renewcommand{{\{m.name}}}{args}{{{m.body}}}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,8 @@ loses). Everything is deterministic: the same call gives the same numbers.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -66,9 +68,24 @@ def _tuned_run(problem_name: str, name: str, steps: int, start) -> Path:
     return run_rule(name, problem_named(problem_name), lr, steps, start)
 
 
-def animation_html(problem_name: str, names, frames: int = 30, steps: int = STEPS) -> str:
-    """The race as an animation that plays in a web page with no kernel
-    (matplotlib's JavaScript HTML: the frames are embedded as images)."""
+@dataclass(frozen=True)
+class Animation:
+    """The race as an animation. In a web page or a notebook it is HTML that
+    plays with no kernel (matplotlib's JavaScript player, the frames embedded
+    as images); where nothing can play (the PDF), it is its last frame."""
+
+    html: str
+    last_frame: bytes  # PNG
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_png_(self) -> bytes:
+        return self.last_frame
+
+
+def animation(problem_name: str, names, frames: int = 30, steps: int = STEPS) -> Animation:
+    """The race of ``names`` on a problem, ``frames`` frames over ``steps`` steps."""
     import matplotlib
     from matplotlib.animation import FuncAnimation
 
@@ -90,7 +107,13 @@ def animation_html(problem_name: str, names, frames: int = 30, steps: int = STEP
         view.ax.set_title(f"{problem.name}: step {shown[k] - 1}")
         return list(lines.values())
 
-    animation = FuncAnimation(view.figure, frame, frames=frames, interval=150, blit=False)
+    player = FuncAnimation(view.figure, frame, frames=frames, interval=150, blit=False)
     # JPEG frames are a fifth of the size of PNG ones for the shaded background.
     with matplotlib.rc_context({"animation.frame_format": "jpeg"}):
-        return animation.to_jshtml(default_mode="once")
+        html = player.to_jshtml(default_mode="once")
+    # The player's icons are Font Awesome, which the book's theme and Jupyter's
+    # classic notebook both bring: drop matplotlib's link to a CDN copy.
+    html = re.sub(r'<link rel="stylesheet"[^>]*font-awesome[^>]*>\s*', "", html)
+    frame(frames - 1)
+    view.figure.set_dpi(100)
+    return Animation(html, plots.png(view.figure))

@@ -19,8 +19,8 @@ def test_macros_reach_mathjax_and_latex_merged_with_existing_settings():
     assert macros["grad"] == [r"\nabla f(#1)", 1]
     preamble = config.latex_elements["preamble"]
     assert preamble.startswith(r"\usepackage{amsmath}")
-    assert r"\newcommand{\lr}{\alpha}" in preamble
-    assert r"\newcommand{\grad}[1]{\nabla f(#1)}" in preamble
+    assert r"\renewcommand{\lr}{\alpha}" in preamble
+    assert r"\renewcommand{\grad}[1]{\nabla f(#1)}" in preamble
     assert config.latex_elements["papersize"] == "a4paper"
     assert {m.name for m in notation.MACROS} == set(macros) - {"old"}
 

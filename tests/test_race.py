@@ -34,6 +34,9 @@ def test_tuning_picks_the_best_rate_of_the_grid():
     assert math.isfinite(best["SGD"][1])
 
 
-def test_animation_plays_without_a_kernel():
-    html = race.animation_html("ravine", ["SGD", "Adam"], frames=3, steps=20)
-    assert "<script" in html and "data:image/jpeg;base64" in html
+def test_animation_plays_without_a_kernel_and_has_a_still_for_print():
+    animation = race.animation("ravine", ["SGD", "Adam"], frames=3, steps=20)
+    html = animation._repr_html_()
+    assert "<script" in html and html.count("data:image/jpeg;base64") == 3
+    assert "font-awesome" not in html  # icons come from the page, not a CDN
+    assert animation._repr_png_().startswith(b"\x89PNG")

@@ -1,0 +1,173 @@
+"""Sphinx extension: the book's execution cache also depends on the package.
+
+Jupyter Book's execution cache (``execute_notebooks: cache``) keys each page
+on its code cells alone. The chapters import ``optnotes``, so a change to a
+rule would otherwise leave every figure drawn by the old rule in place.
+
+This extension fingerprints what the pages' outputs depend on beyond their
+own cells: the source of the ``optnotes`` package and the versions of the
+libraries it computes and draws with. When the fingerprint changes,
+
+* Sphinx re-reads every page (the fingerprint is a config value with
+  ``rebuild="env"``), and
+* the execution cache is emptied before any page is read,
+
+so every page executes again. With nothing changed, a rebuild executes
+nothing.
+
+It also executes the pages that need it in parallel, one kernel per core,
+before Sphinx reads them (MyST-NB would run them one after another), and puts
+the results in the cache, where MyST-NB then finds them. A page whose run fails
+is left out of the cache: MyST-NB runs it again while reading it and reports
+the error, with the page and its traceback, as it always does.
+"""
+
+import hashlib
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+LIBRARIES = ("numpy", "scipy", "sympy", "matplotlib", "ipywidgets", "scikit-learn")
+STAMP = "optnotes-fingerprint"
+
+
+def fingerprint(package: Path = PACKAGE) -> str:
+    """A hash of the package's Python sources and the libraries' versions."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{name}=={version}".encode())
+    return digest.hexdigest()
+
+
+def _set_fingerprint(app, config):
+    config.optnotes_fingerprint = fingerprint()
+
+
+def _empty_stale_cache(app):
+    mystnb_config = getattr(app.env, "mystnb_config", None)
+    if mystnb_config is None or mystnb_config.execution_mode != "cache":
+        return
+    cache = Path(mystnb_config.execution_cache_path)
+    stamp = cache / STAMP
+    current = app.config.optnotes_fingerprint
+    if stamp.exists() and stamp.read_text() == current:
+        return
+    if cache.exists():
+        shutil.rmtree(cache)
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).info(
+            f"optnotes changed since the last build: emptied the execution cache {cache}"
+        )
+    cache.mkdir(parents=True)
+    stamp.write_text(current)
+
+
+def _stale_notebooks(env, docnames):
+    """The pages among ``docnames`` that are notebooks with no cached run:
+    (path, notebook as MyST-NB reads it, its read format)."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import create_nb_reader
+
+    config = env.mystnb_config
+    cache = get_cache(config.execution_cache_path)
+    stale = []
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        content = path.read_text()
+        reader = create_nb_reader(str(path), env.myst_config, config, content)
+        if reader is None:  # a plain Markdown page
+            continue
+        notebook = reader.read(content)
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            stale.append((path, notebook, reader.read_fmt))
+    return cache, stale
+
+
+def _execute_in_parallel(app, env, docnames):
+    config = getattr(env, "mystnb_config", None)
+    if config is None or config.execution_mode != "cache" or config.kernel_rgx_aliases:
+        return
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+    from sphinx.util import logging
+
+    cache, stale = _stale_notebooks(env, docnames)
+    if len(stale) < 2:
+        return  # nothing to gain: MyST-NB runs it while reading
+    workers = min(len(stale), os.cpu_count() or 1)
+    start = time.perf_counter()
+    # Longest pages first (by size), so that no core is left with a long page last.
+    stale.sort(key=lambda item: item[0].stat().st_size, reverse=True)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runs = {
+            pool.submit(
+                single_nb_execution,
+                notebook,  # executed in place
+                cwd=str(path.parent),
+                allow_errors=config.execution_allow_errors,
+                timeout=config.execution_timeout,
+                meta_override=True,
+            ): (path, notebook, read_fmt)
+            for path, notebook, read_fmt in stale
+        }
+        for run in as_completed(runs):
+            path, notebook, read_fmt = runs[run]
+            result = run.result()
+            if result.err is not None:
+                continue  # MyST-NB runs it again and reports the error
+            record = (
+                cache.add_nb_to_project(str(path), read_data=read_fmt)
+                if read_fmt
+                else cache.add_nb_to_project(str(path))
+            )
+            bundle = CacheBundleIn(notebook, record.uri, data={"execution_seconds": result.time})
+            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+    logging.getLogger(__name__).info(
+        f"optnotes: executed {len(stale)} pages on {workers} cores "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+def _write_outputs_of_cached_page(app, doctree):
+    """MyST-NB writes a page's notebook (_build/jupyter_execute/PAGE.ipynb, the
+    reader's .ipynb download) without outputs when they came from the cache;
+    write it again with them."""
+    config = getattr(app.env, "mystnb_config", None)
+    if config is None or config.execution_mode != "cache":
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    written = Path(config.output_folder, *f"{app.env.docname}.ipynb".split("/"))
+    if not written.exists():  # not a notebook page
+        return
+    notebook = nbformat.read(written, as_version=4)
+    try:
+        _, notebook = get_cache(config.execution_cache_path).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache: MyST-NB executed it and wrote its outputs
+        return
+    written.write_text(nbformat.writes(notebook), encoding="utf-8")
+
+
+def setup(app):
+    """Sphinx extension entry point (after myst_nb, which sets the cache path)."""
+    app.add_config_value("optnotes_fingerprint", "", "env")
+    app.connect("config-inited", _set_fingerprint)
+    app.connect("builder-inited", _empty_stale_cache, priority=900)
+    app.connect("env-before-read-docs", _execute_in_parallel, priority=900)
+    app.connect("doctree-read", _write_outputs_of_cached_page)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,53 @@
+"""One build of the whole book per test session, shared by the site, browser
+and PDF tests: the pages are executed once, into a temporary folder."""
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
+
+# .ci/run sets this: there, a test that needs Chromium or TeX Live fails
+# instead of skipping, because .ci/run has installed them.
+REQUIRE_ALL = os.environ.get("OPTNOTES_REQUIRE_ALL") == "1"
+
+
+def skip_or_fail(reason: str):
+    """Skip locally (the reason shows in pytest's summary); fail in CI."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (OPTNOTES_REQUIRE_ALL=1: .ci/run should have installed it)")
+    pytest.skip(reason)
+
+
+@dataclass
+class Build:
+    out: Path  # the --path-output folder; the build is in out/_build
+    returncode: int
+    log: str
+
+    @property
+    def html(self) -> Path:
+        return self.out / "_build" / "html"
+
+    def executed(self, page: str) -> Path:
+        """The notebook of a page as the build executed it."""
+        return self.out / "_build" / "jupyter_execute" / f"{page}.ipynb"
+
+
+def jupyter_book_build(out: Path, *options: str, timeout: int = 900) -> tuple[int, str]:
+    command = [JUPYTER_BOOK, "build", str(ROOT), "--path-output", str(out), *options]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Build:
+    """The site, built with warnings as errors, every page executed afresh."""
+    out = tmp_path_factory.mktemp("book")
+    returncode, log = jupyter_book_build(out, "-W", "-n", "--keep-going")
+    return Build(out, returncode, log)

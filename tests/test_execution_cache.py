@@ -1,0 +1,131 @@
+"""The execution cache: a rebuild with nothing changed executes nothing, and a
+change to a rule in optnotes executes the pages that use it again.
+
+A two-page book in a temporary folder imports a copy of the package (put
+first on PYTHONPATH for Sphinx and the kernel alike), so the test can change
+a rule without touching the real one. The first page prints the rule's first
+step and a random token that changes whenever the page is executed. With two
+pages to run, the extension executes them in parallel before Sphinx reads
+them.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CONFIG = """\
+title: cache test
+execute:
+  execute_notebooks: cache
+  raise_on_error: true
+sphinx:
+  extra_extensions: [optnotes.execution_cache]
+"""
+
+PAGE = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# A page that uses SGD
+
+```{code-cell} ipython3
+import uuid
+import numpy as np
+from optnotes.rules import SGD
+
+rule = SGD(lr=0.5)
+x0 = np.array([1.0])
+x, _ = rule.step(x0, lambda x: x, rule.init(x0))
+print(f"step {x[0]} run {uuid.uuid4().hex}")
+```
+"""
+
+OTHER_PAGE = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# Another page
+
+```{code-cell} ipython3
+print(sum(range(10)))
+```
+"""
+
+SGD_LINE = "        x = x - alpha * g\n        return finite(x, t), SGDState(t + 1)"
+
+
+@pytest.fixture
+def small_book(tmp_path):
+    shutil.copytree(
+        ROOT / "optnotes",
+        tmp_path / "pkg" / "optnotes",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_config.yml").write_text(CONFIG)
+    toc = "format: jb-book\nroot: page\nchapters:\n- file: other\n"
+    (book / "_toc.yml").write_text(toc)
+    (book / "page.md").write_text(PAGE)
+    (book / "other.md").write_text(OTHER_PAGE)
+    return tmp_path
+
+
+def jupyter_book(tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "pkg")}
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(tmp_path / "book")]
+    command += ["--path-output", str(tmp_path / "out"), "-W"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def build(tmp_path) -> tuple[float, str]:
+    """Build, and return what the page printed: the step and the run token."""
+    result = jupyter_book(tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    notebook = nbformat.read(tmp_path / "out/_build/jupyter_execute/page.ipynb", as_version=4)
+    (code,) = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    printed = code.outputs[0]["text"]
+    step, token = re.fullmatch(r"step (\S+) run (\w+)\n", printed).groups()
+    return float(step), token
+
+
+def test_a_rule_change_executes_the_page_again_and_nothing_else_does(small_book):
+    step, first_run = build(small_book)
+    assert step == 0.5  # x0 - lr * x0
+    other = (small_book / "out/_build/html/other.html").read_text()
+    assert "45" in other  # the other page ran too
+
+    # Nothing changed: the page's outputs come from the cache.
+    assert build(small_book) == (0.5, first_run)
+
+    # A change to SGD in the package: the page executes again, with the new rule.
+    rules = small_book / "pkg" / "optnotes" / "rules.py"
+    source = rules.read_text()
+    assert source.count(SGD_LINE) == 1, "SGD's update line moved: update SGD_LINE"
+    rules.write_text(source.replace(SGD_LINE, SGD_LINE.replace("alpha * g", "2 * alpha * g")))
+    step, third_run = build(small_book)
+    assert step == 0.0  # x0 - 2 * lr * x0
+    assert third_run != first_run
+
+
+def test_a_failing_page_fails_the_build_with_its_traceback(small_book):
+    other = small_book / "book" / "other.md"
+    other.write_text(OTHER_PAGE.replace("print(sum(range(10)))", "1 / 0"))
+    result = jupyter_book(small_book)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "other.md" in log and "ZeroDivisionError" in log
