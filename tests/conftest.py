@@ -51,3 +51,23 @@ def book(tmp_path_factory) -> Build:
     out = tmp_path_factory.mktemp("book")
     returncode, log = jupyter_book_build(out, "-W", "-n", "--keep-going")
     return Build(out, returncode, log)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say it plainly at the end when the browser or PDF tests did not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    groups = sorted(
+        {
+            name
+            for report in skipped
+            for name, module in (("browser", "test_browser.py"), ("PDF", "test_pdf.py"))
+            if module in report.nodeid
+        }
+    )
+    if groups:
+        terminalreporter.write_line(
+            f"NOTE: the {' and '.join(groups)} tests were SKIPPED (see the reasons in "
+            "the summary); `make system-deps` installs what they need (Debian or Ubuntu).",
+            yellow=True,
+            bold=True,
+        )
