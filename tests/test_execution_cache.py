@@ -30,13 +30,18 @@ sphinx:
   extra_extensions: [optnotes.execution_cache]
 """
 
-PAGE = """\
+# What makes a Markdown page a MyST notebook.
+NOTEBOOK_HEADER = """\
 ---
 jupytext:
   text_representation: {extension: .md, format_name: myst}
 kernelspec: {display_name: Python 3, language: python, name: python3}
 ---
+"""
 
+PAGE = (
+    NOTEBOOK_HEADER
+    + """
 # A page that uses SGD
 
 ```{code-cell} ipython3
@@ -50,20 +55,18 @@ x, _ = rule.step(x0, lambda x: x, rule.init(x0))
 print(f"step {x[0]} run {uuid.uuid4().hex}")
 ```
 """
+)
 
-OTHER_PAGE = """\
----
-jupytext:
-  text_representation: {extension: .md, format_name: myst}
-kernelspec: {display_name: Python 3, language: python, name: python3}
----
-
+OTHER_PAGE = (
+    NOTEBOOK_HEADER
+    + """
 # Another page
 
 ```{code-cell} ipython3
 print(sum(range(10)))
 ```
 """
+)
 
 SGD_LINE = "        x = x - alpha * g\n        return finite(x, t), SGDState(t + 1)"
 
