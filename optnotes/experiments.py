@@ -41,6 +41,9 @@ def problem_named(name: str, kappa: float = 20.0, angle: float = 0.0):
     """One instance per problem, so figures can keep their contour backgrounds."""
     if name == "ravine":
         return problems.ravine(kappa, angle)
+    if name not in problems.PROBLEMS:
+        known = ", ".join(["ravine", *problems.PROBLEMS])
+        raise ValueError(f"no problem named {name!r}: choose one of {known}")
     return problems.PROBLEMS[name]()
 
 

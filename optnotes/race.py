@@ -58,6 +58,12 @@ def tuned(problem_name: str) -> dict[str, tuple[float, float]]:
 def race(problem_name: str, names, steps: int = STEPS, start=None) -> dict[str, Path]:
     """Paths of the named rules, each at its tuned learning rate (tuned from the
     standard start), from ``start`` (the standard one if None)."""
+    known = [Rule.__name__ for Rule in rules.ALL_RULES]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"no rule named {', '.join(map(repr, unknown))}: choose from {', '.join(known)}"
+        )
     start = None if start is None else tuple(float(s) for s in start)
     return {name: _tuned_run(problem_name, name, steps, start) for name in names}
 

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from optnotes import race, rules
 
@@ -40,3 +41,10 @@ def test_animation_plays_without_a_kernel_and_has_a_still_for_print():
     assert "<script" in html and html.count("data:image/jpeg;base64") == 3
     assert "font-awesome" not in html  # icons come from the page, not a CDN
     assert animation._repr_png_().startswith(b"\x89PNG")
+
+
+def test_a_misspelt_problem_or_rule_names_the_choices():
+    with pytest.raises(ValueError, match="no problem named 'Bael': choose one of ravine, "):
+        race.race("Bael", ["SGD"])
+    with pytest.raises(ValueError, match="no rule named 'Sgd': choose from SGD, Momentum"):
+        race.race("Beale", ["Sgd"])
