@@ -6,6 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK_STAMP := $(VENV)/.book-installed
 DEV_STAMP  := $(VENV)/.dev-installed
+FRAMEWORKS_STAMP := $(VENV)/.frameworks-installed
+# PyTorch is pinned to its CPU build; where pip does not find it, name PyTorch's
+# CPU wheel index: make frameworks FRAMEWORKS_PIP_OPTIONS="--extra-index-url URL"
+FRAMEWORKS_PIP_OPTIONS ?=
 # Debian's TeX Live packages for `make pdf`, and Chromium for the browser test.
 TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-plain-generic latexmk xindy fonts-freefont-otf tex-gyre
@@ -16,7 +20,7 @@ NPM := $(shell command -v npm 2>/dev/null)
 
 # `book/` is a folder, so every target must be phony, or `make book` would
 # answer "'book' is up to date" and build nothing.
-.PHONY: book pdf test lint bench lock clean system-deps
+.PHONY: book pdf test frameworks lint bench lock clean system-deps
 
 # Pages are executed once and cached; a change to a page or to the optnotes
 # package executes them again (see optnotes/execution_cache.py).
@@ -40,6 +44,12 @@ test: $(DEV_STAMP) $(if $(NPM),$(MATHJAX_STAMP))
 	$(BIN)/ruff format --check optnotes tests
 	$(BIN)/python -m pytest
 
+# PyTorch (CPU), JAX, optax and Keras for tests/test_frameworks.py, which
+# compares the rules with them; without them those tests skip and say so.
+# Not part of `make test`: a large download a newcomer does not need.
+# .ci/run runs it before `make test`.
+frameworks: $(FRAMEWORKS_STAMP)
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check optnotes tests
 
@@ -62,6 +72,10 @@ $(BOOK_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 
 $(DEV_STAMP): requirements-dev.txt $(BOOK_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(FRAMEWORKS_STAMP): requirements-frameworks.txt $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-frameworks.txt $(FRAMEWORKS_PIP_OPTIONS)
 	touch $@
 
 $(MATHJAX_STAMP): tests/browser/package.json tests/browser/package-lock.json

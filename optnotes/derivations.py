@@ -229,6 +229,32 @@ def momentum_on_quadratic() -> Derivation:
     return d
 
 
+def momentum_noise_floor() -> Derivation:
+    r"""Heavy ball with gradient noise on :math:`f = \lambda x^2/2`:
+    :math:`x_{t+1} = (1 + \mu - h) x_t - \mu x_{t-1} - \alpha\xi_t`, noise of variance
+    :math:`\sigma^2`.
+
+    The stationary covariance of :math:`(x_t, x_{t-1})` solves :math:`P = APA^\top + Q`;
+    the expected loss :math:`\lambda V/2` is, to first order in :math:`\alpha`, the floor of
+    SGD at the rate :math:`\alpha/(1-\mu)`.
+    """
+    d = Derivation("the noise floor of momentum")
+    V, C = sp.symbols("V C")
+    A = sp.Matrix([[1 + mu - alpha * lam, -mu], [1, 0]])
+    P = sp.Matrix([[V, C], [C, V]])  # stationary: x_t and x_{t-1} have the same variance
+    Q = sp.Matrix([[alpha**2 * sigma**2, 0], [0, 0]])
+    solution = sp.solve(list(A * P * A.T + Q - P), (V, C), dict=True)[0]
+    v_inf = d.add("variance", r"V_\infty", sp.factor(solution[V]))
+    floor = d.add("floor", r"\mathbb{E}[f(x_\infty)]", sp.factor(lam / 2 * v_inf))
+    d.add(
+        "small_rate",
+        r"\mathbb{E}[f(x_\infty)]",
+        sp.factor(sp.series(floor, alpha, 0, 2).removeO()),
+        "to first order in $\\alpha$",
+    )
+    return d
+
+
 def nesterov_on_quadratic() -> Derivation:
     r"""Nesterov's method on one eigen-direction, :math:`f = \lambda x^2/2`, with
     :math:`h = \alpha\lambda`: the gradient at the look-ahead point changes the matrix,
@@ -285,6 +311,86 @@ def nesterov_lookahead() -> Derivation:
         r"\varphi'_{\text{PyTorch}} - \varphi'_{\text{classical}}",
         sp.simplify(phi_new_torch - phi_new_classical),
     )
+    return d
+
+
+def flat_directions() -> Derivation:
+    r"""The slow root of heavy ball and of Nesterov's method on a nearly flat direction.
+
+    With a constant :math:`\mu`, both characteristic polynomials have the root 1 at
+    :math:`h = 0`; for small :math:`h` it moves to :math:`1 - h/(1-\mu) + O(h^2)`: both
+    methods then behave like gradient descent with the rate :math:`\alpha/(1-\mu)`, and
+    gain nothing in order over it when curvatures reach down to 0.
+    """
+    d = Derivation("the slow root on flat directions")
+    c = sp.Symbol("c")
+    polys = {
+        "momentum": z**2 - (1 + mu - h) * z + mu,
+        "nesterov": z**2 - (1 + mu) * (1 - h) * z + mu * (1 - h),
+    }
+    for name, p in polys.items():
+        # z = 1 + c h + O(h^2): the coefficient of h in p must vanish.
+        first_order = sp.expand(p.subs(z, 1 + c * h)).coeff(h, 1)
+        slope = sp.solve(first_order, c)[0]
+        d.add(f"root_{name}", rf"z_{{\text{{{name}}}}}", 1 + sp.factor(slope) * h, "up to $O(h^2)$")
+    return d
+
+
+def heavy_ball_cycle() -> Derivation:
+    r"""Lessard, Recht & Packard (2016), §4.6: heavy ball cycles on a smooth strongly
+    convex function.
+
+    The function has three quadratic pieces (curvatures 25, 1, 25, joined at x = 1 and
+    x = 2). Heavy ball :math:`x_{k+1} = x_k - \alpha f'(x_k) + \mu(x_k - x_{k-1})` with
+    Polyak's tuning for m = 1, L = 25 has a cycle of period 3 with two points on the left
+    piece and one on the right: solving the three affine equations gives it exactly, and
+    the three-step map around it is linear with a double eigenvalue
+    :math:`(-2/3)^3`, so the cycle attracts the starts near it.
+    """
+    d = Derivation("heavy ball cycles (Lessard et al. 2016, §4.6)")
+    x = sp.Symbol("x")
+    m, L = sp.Integer(1), sp.Integer(25)
+    pieces = (
+        L * x**2 / 2,
+        x**2 / 2 + 24 * x - 12,
+        L * x**2 / 2 - 24 * x + 36,
+    )
+    d.add("pieces", r"f(x)", tuple(pieces), "for $x < 1$, $1 \\le x < 2$, $x \\ge 2$")
+    d.add(
+        "joins",
+        r"\Delta f,\ \Delta f' \text{ at } 1, 2",
+        (
+            sp.simplify((pieces[1] - pieces[0]).subs(x, 1)),
+            sp.simplify(sp.diff(pieces[1] - pieces[0], x).subs(x, 1)),
+            sp.simplify((pieces[2] - pieces[1]).subs(x, 2)),
+            sp.simplify(sp.diff(pieces[2] - pieces[1], x).subs(x, 2)),
+        ),
+        "so $f$ is $C^1$",
+    )
+    d.add("curvatures", r"f''", tuple(sp.diff(p, x, 2) for p in pieces), "so $m = 1$, $L = 25$")
+    lr = d.add("alpha", r"\alpha", sp.nsimplify(4 / (sp.sqrt(L) + sp.sqrt(m)) ** 2))
+    root = sp.sqrt(L / m)
+    beta = d.add("mu", r"\mu", sp.nsimplify(((root - 1) / (root + 1)) ** 2))
+    a, b, c = sp.symbols("a b c")
+    slope = [sp.diff(p, x) for p in pieces]
+    left, right = slope[0], slope[2]
+    equations = [
+        sp.Eq(b, a - lr * left.subs(x, a) + beta * (a - c)),
+        sp.Eq(c, b - lr * left.subs(x, b) + beta * (b - a)),
+        sp.Eq(a, c - lr * right.subs(x, c) + beta * (c - b)),
+    ]
+    cycle = sp.solve(equations, (a, b, c), dict=True)[0]
+    d.add("cycle", r"(x_1, x_2, x_3)", (cycle[a], cycle[b], cycle[c]), "repeated for ever")
+    d.add(
+        "pieces_hit",
+        r"x_1 < 1,\ x_2 < 1,\ x_3 \ge 2",
+        sp.And(cycle[a] < 1, cycle[b] < 1, cycle[c] >= 2),
+        "the assumed pieces",
+    )
+    # On a piece with f'' = 25 one step maps (x_k, x_{k-1}) linearly.
+    step = sp.Matrix([[1 + beta - lr * L, -beta], [1, 0]])
+    d.add("step_matrix", r"M", step, "one step on a piece with $f'' = 25$")
+    d.add("cycle_eigenvalues", r"\operatorname{eig}(M^3)", tuple((step**3).eigenvals()))
     return d
 
 
@@ -403,8 +509,11 @@ def adadelta_units() -> Derivation:
 
     Give x the unit [x] and the loss the unit [f]. Then g has [f]/[x]; SGD's
     step has [f]/[x] times the unit of α, Adagrad's (and RMSProp's, Adam's) step
-    has the unit of α, and Adadelta's has [x], the unit of the parameters.
-    Its first step, with s = 0, is about :math:`\sqrt{\epsilon/(1-\rho)}` whatever g.
+    has the unit of α, and Adadelta's has [x], the unit of the parameters, when ε
+    is negligible. The hyperparameters then carry units: SGD's α [x]²/[f],
+    Adagrad's α [x] and its ε [f]/[x]; Adadelta's one ε is added both to s, in
+    [x]², and to r, in [f]²/[x]², which agree only when [f] = [x]². Its first
+    step, with s = 0, is about :math:`\sqrt{\epsilon/(1-\rho)}` whatever g.
     """
     d = Derivation("units of the step")
     X, F = sp.symbols(r"[x] [f]", positive=True)
@@ -414,6 +523,25 @@ def adadelta_units() -> Derivation:
     d.add("adagrad", r"[\Delta x_{\text{Adagrad}}] / [\alpha]", sp.simplify(g / sp.sqrt(g**2)))
     d.add(
         "adadelta", r"[\Delta x_{\text{Adadelta}}]", sp.simplify(sp.sqrt(X**2) / sp.sqrt(g**2) * g)
+    )
+    # What the hyperparameters must carry for those units to hold. Adagrad's
+    # alpha carries [x] and its eps (added to sqrt(r)) that of a gradient.
+    # Adadelta's one eps is added to s (squared steps) and to r (squared
+    # gradients): it cannot carry both units unless [f] = [x]^2.
+    unit = sp.Symbol("A", positive=True)  # the unknown unit of alpha
+    step_in_x = "so that the step has $[x]$"
+    sgd_alpha = sp.solve(sp.Eq(unit * g, X), unit)[0]
+    d.add("sgd_alpha", r"[\alpha_{\text{SGD}}]", sgd_alpha, step_in_x)
+    adagrad_alpha = sp.solve(sp.Eq(unit * g / sp.sqrt(g**2), X), unit)[0]
+    d.add("adagrad_alpha", r"[\alpha_{\text{Adagrad}}]", adagrad_alpha, step_in_x)
+    d.add("adagrad_eps", r"[\epsilon_{\text{Adagrad}}]", sp.sqrt(g**2), "added to $\\sqrt{r}$")
+    eps_s = d.add("eps_s", r"[\epsilon \text{ in } \sqrt{s + \epsilon}]", d["adadelta"] ** 2)
+    eps_r = d.add("eps_r", r"[\epsilon \text{ in } \sqrt{r + \epsilon}]", g**2)
+    d.add(
+        "eps_ratio",
+        r"[\epsilon \text{ in } s] / [\epsilon \text{ in } r]",
+        sp.simplify(eps_s / eps_r),
+        "1 only if $[f] = [x]^2$",
     )
     eps, rho, gg = sp.symbols("epsilon rho g", positive=True)
     first = sp.sqrt(eps) / sp.sqrt((1 - rho) * gg**2 + eps) * gg
@@ -494,6 +622,150 @@ def adam_first_step() -> Derivation:
         "ratio_defaults",
         r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999",
         sp.nsimplify(ratio.subs({beta1: sp.Rational(9, 10), beta2: sp.Rational(999, 1000)})),
+    )
+    return d
+
+
+ADAM_DEFAULTS = {beta1: sp.Rational(9, 10), beta2: sp.Rational(999, 1000)}
+
+
+def adam_step_bound() -> Derivation:
+    r"""The largest step Adam can take, by Cauchy–Schwarz on its two sums.
+
+    Unrolled from zero, :math:`m_t = (1-\beta_1)\sum_{k<t}\beta_1^k g_{t-k}` and
+    :math:`v_t = (1-\beta_2)\sum_{k<t}\beta_2^k g_{t-k}^2`. Writing
+    :math:`\beta_1^k g = (\beta_1/\sqrt{\beta_2})^k\cdot\beta_2^{k/2} g`, Cauchy–Schwarz
+    gives :math:`(\sum_k\beta_1^k g_{t-k})^2 \le \sum_k\gamma^k\,\sum_k\beta_2^k g_{t-k}^2`
+    with :math:`\gamma = \beta_1^2/\beta_2`, so for every t and every gradient sequence
+
+    .. math:: \frac{|\hat m_t|}{\sqrt{\hat v_t}} \le \frac{1-\beta_1}{1-\beta_1^t}
+       \sqrt{\frac{1-\beta_2^t}{1-\beta_2}}\sqrt{\frac{1-\gamma^t}{1-\gamma}},
+
+    with equality for :math:`g_{t-k} \propto (\beta_1/\beta_2)^k` (gradients growing by
+    :math:`\beta_2/\beta_1` per step). For :math:`\gamma < 1` the powers vanish as
+    :math:`t\to\infty`: :math:`(1-\beta_1)/\sqrt{(1-\beta_2)(1-\beta_1^2/\beta_2)}`, about
+    7.27 at the defaults, against the :math:`(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.16`
+    of Kingma & Ba's Section 2.1 (a single spike after zeros). For :math:`\gamma \ge 1` the
+    bound grows without limit in t.
+    """
+    d = Derivation("The largest Adam step")
+    n = sp.Symbol("t", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    g = sp.IndexedBase("g")
+    gamma = beta1**2 / beta2
+    d.add("m", "m_t", (1 - beta1) * sp.Sum(beta1**k * g[n - k], (k, 0, n - 1)))
+    d.add("v", "v_t", (1 - beta2) * sp.Sum(beta2**k * g[n - k] ** 2, (k, 0, n - 1)))
+    # Each term of m's sum split into a weight and a term of v's sum.
+    weight, term = (beta1 / sp.sqrt(beta2)) ** k, sp.sqrt(beta2) ** k * g[n - k]
+    d.add(
+        "split_check",
+        r"\beta_1^k g_{t-k} - (\beta_1/\sqrt{\beta_2})^k\,\beta_2^{k/2} g_{t-k}",
+        sp.simplify(sp.powsimp(weight * term - beta1**k * g[n - k], force=True)),
+    )
+    d.add(
+        "cauchy_schwarz",
+        r"\Bigl(\sum_{k=0}^{t-1} \beta_1^k g_{t-k}\Bigr)^2",
+        sp.Sum(weight**2, (k, 0, n - 1)) * sp.Sum(term**2, (k, 0, n - 1)),
+        "Cauchy–Schwarz",
+        rel=r"\le",
+    )
+    weights = sp.simplify(_general_case(sp.summation(gamma**k, (k, 0, n - 1))))
+    d.add("weights", r"\sum_{k=0}^{t-1} (\beta_1^2/\beta_2)^k", weights)
+    # The bound with the bias corrections, written with the three powers as symbols
+    # P1 = beta1^t, P2 = beta2^t, Pg = gamma^t, so that t -> oo is P -> 0.
+    P1, P2, Pg = sp.symbols("P_1 P_2 P_gamma", positive=True)
+    bound = (
+        (1 - beta1) / (1 - P1) * sp.sqrt((1 - P2) / (1 - beta2)) * sp.sqrt((1 - Pg) / (1 - gamma))
+    )
+    powers = {P1: beta1**n, P2: beta2**n, Pg: gamma**n}
+    finite = d.add(
+        "finite",
+        r"\frac{|\hat m_t|}{\sqrt{\hat v_t}}",
+        bound.subs(powers),
+        "every $t$, every $g$",
+        rel=r"\le",
+    )
+    # The extremal sequence g_{t-k} = (beta1/beta2)^k makes both sums the weights' sum.
+    extremal = (beta1 / beta2) ** k
+    m_sum = sp.simplify(_general_case(sp.summation(beta1**k * extremal, (k, 0, n - 1))))
+    v_sum = sp.simplify(_general_case(sp.summation(beta2**k * extremal**2, (k, 0, n - 1))))
+    ratio = ((1 - beta1) * m_sum / (1 - beta1**n)) / sp.sqrt((1 - beta2) * v_sum / (1 - beta2**n))
+    # Both sides are positive: compare their squares (SymPy cannot split the roots).
+    d.add(
+        "extremal_gap",
+        r"\text{bound}^2 - \frac{\hat m_t^2}{\hat v_t}\Big|_{g_{t-k} = (\beta_1/\beta_2)^k}",
+        sp.simplify(finite**2 - ratio**2),
+        "attained",
+    )
+    limit = d.add(
+        "limit",
+        r"\lim_{t\to\infty} \text{bound}",
+        bound.subs({P1: 0, P2: 0, Pg: 0}),
+        r"$\beta_1^2 < \beta_2$",
+    )
+    d.add(
+        "limit_defaults", r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999", limit.subs(ADAM_DEFAULTS)
+    )
+    heuristic = d.add(
+        "heuristic",
+        r"\text{Kingma \& Ba, Section 2.1}",
+        (1 - beta1) / sp.sqrt(1 - beta2),
+        "one spike after zeros",
+    )
+    d.add(
+        "heuristic_defaults",
+        r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999",
+        sp.nsimplify(heuristic.subs(ADAM_DEFAULTS)),
+    )
+    return d
+
+
+def adamax_step_bound() -> Derivation:
+    r"""The largest step AdaMax can take (Kingma & Ba, Section 7.1, write |Δ| ≤ α).
+
+    :math:`u_t = \max_k \beta_2^k |g_{t-k}|`, so :math:`|g_{t-k}| \le u_t\beta_2^{-k}` and
+    :math:`|m_t| \le (1-\beta_1) u_t \sum_{k<t} (\beta_1/\beta_2)^k`. The step
+    :math:`\alpha |m_t| / ((1-\beta_1^t) u_t)` is therefore at most
+    :math:`\alpha\frac{1-\beta_1}{1-\beta_1^t}\frac{1-(\beta_1/\beta_2)^t}{1-\beta_1/\beta_2}`,
+    with equality for :math:`|g_{t-k}| \propto \beta_2^{-k}` (gradients shrinking by
+    :math:`\beta_2` per step, all of one sign); as :math:`t\to\infty`,
+    :math:`\alpha(1-\beta_1)/(1-\beta_1/\beta_2)`, 1.0091α at the defaults.
+    """
+    d = Derivation("The largest AdaMax step")
+    n = sp.Symbol("t", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    r = beta1 / beta2
+    weights = sp.simplify(_general_case(sp.summation(r**k, (k, 0, n - 1))))
+    d.add("weights", r"\sum_{k=0}^{t-1} (\beta_1/\beta_2)^k", weights)
+    P1, Pr = sp.symbols("P_1 P_r", positive=True)  # beta1^t and (beta1/beta2)^t
+    bound = alpha * (1 - beta1) / (1 - P1) * (1 - Pr) / (1 - r)
+    finite = d.add(
+        "finite",
+        r"|\Delta x_t|",
+        bound.subs({P1: beta1**n, Pr: r**n}),
+        "every $t$, every $g$",
+        rel=r"\le",
+    )
+    # Extremal: |g_{t-k}| = beta2^(-k) gives u_t = 1 and m_t = (1 - beta1) * weights.
+    m_extremal = (1 - beta1) * sp.simplify(
+        _general_case(sp.summation(beta1**k * beta2 ** (-k), (k, 0, n - 1)))
+    )
+    d.add(
+        "extremal_gap",
+        r"\text{bound} - |\Delta x_t|\big|_{|g_{t-k}| = \beta_2^{-k}}",
+        sp.simplify(finite - alpha * m_extremal / (1 - beta1**n)),
+        "attained",
+    )
+    limit = d.add(
+        "limit",
+        r"\lim_{t\to\infty} \text{bound}",
+        bound.subs({P1: 0, Pr: 0}),
+        r"$\beta_1 < \beta_2$",
+    )
+    d.add(
+        "limit_defaults",
+        r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999",
+        sp.nsimplify(limit.subs(ADAM_DEFAULTS)),
     )
     return d
 

@@ -434,6 +434,10 @@ def adam():
         adam_rule = rules.Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=corrected)
         # Momentum adds up α g/√r over about 1/(1 − μ) steps; Adam averages
         # (1 − β₁) g. The same step scale needs α(1 − β₁) for the momentum rule.
+        # The two still differ in three ways (adam.md): RMSProp divides each
+        # gradient by the √r of its own step, Adam today's average by today's
+        # √v̂ (Kingma & Ba, Section 5); Adam corrects its bias; the momentum
+        # rule takes its gradient at the look-ahead point.
         rmsprop = rules.RMSPropNesterov(lr=lr * (1 - beta1), rho=beta2, mu=beta1)
         view.set_paths(
             {

@@ -291,6 +291,45 @@ class AdamCounterexample:
         return regret / t
 
 
+class HeavyBallCounterexample(Problem):
+    r"""Lessard, Recht & Packard (2016), §4.6: a smooth strongly convex function of one
+    variable on which heavy-ball momentum, tuned as for quadratics, never converges.
+
+    .. math::
+
+        f(x) = \begin{cases}
+        \tfrac{25}{2} x^2 & x < 1 \\
+        \tfrac12 x^2 + 24 x - 12 & 1 \le x < 2 \\
+        \tfrac{25}{2} x^2 - 24 x + 36 & x \ge 2
+        \end{cases}
+
+    The pieces join with equal values and slopes, and :math:`f''` is 25 or 1, so f is
+    m-strongly convex and L-smooth with m = 1, L = 25 (κ = 25); its minimum is 0 at
+    x = 0. ``heavy_ball`` holds Polyak's quadratic tuning
+    :math:`\alpha = 4/(\sqrt L + \sqrt m)^2`, :math:`\mu = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2`;
+    ``nesterov`` holds :math:`\alpha = 1/L`, :math:`\mu = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)`.
+    """
+
+    name = "Lessard et al.'s function"
+    dim = 1
+    m, L = 1.0, 25.0
+    start = (3.3,)
+    minima = ((0.0,),)
+    bounds = ((-3.0, 4.0),)
+    heavy_ball = {"lr": 4 / (math.sqrt(25.0) + 1.0) ** 2, "mu": ((5.0 - 1) / (5.0 + 1)) ** 2}
+    nesterov = {"lr": 1 / 25.0, "mu": (5.0 - 1) / (5.0 + 1)}
+
+    def _value(self, p):
+        (x,) = p
+        return np.where(
+            x < 1, 12.5 * x**2, np.where(x < 2, 0.5 * x**2 + 24 * x - 12, 12.5 * x**2 - 24 * x + 36)
+        )
+
+    def _grad(self, p):
+        (x,) = p
+        return np.stack([np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))])
+
+
 PROBLEMS = {
     "ravine": ravine,
     "Rosenbrock": Rosenbrock,

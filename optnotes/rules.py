@@ -146,8 +146,9 @@ class Preconditioned(Rule):
 
     With :math:`P = H^{-1}` on a quadratic with Hessian :math:`H` and
     :math:`\alpha = 1` this is Newton's method, which lands on the minimum in one
-    step; with :math:`P = \operatorname{diag}(H)^{-1}` it is the diagonal
-    rescaling that the adaptive methods approximate from gradients alone. It needs
+    step; with :math:`P = \operatorname{diag}(H)^{-1}` it is a per-parameter
+    rescaling, the kind the adaptive methods build from gradients alone, without
+    the Hessian. It needs
     a preconditioner, so it has no defaults and is not in ``ALL_RULES``.
     """
 
@@ -185,13 +186,19 @@ class Momentum(Rule):
     \end{aligned}
     $$
 
-    Defaults :math:`\alpha = 10^{-2}`, :math:`\mu = 0.9` (Sutskever et al. 2013; CS231n).
+    Defaults :math:`\alpha = 10^{-2}`, :math:`\mu = 0.9`, as CS231n's ``sgd_momentum``.
 
-    Other ways to write it: CS231n, Goodfellow et al. (Alg. 8.2) and Keras keep
+    Other ways to write it: CS231n, Goodfellow et al. (Alg. 8.2) and Keras 3 keep
     :math:`v = -u`: :math:`v \leftarrow \mu v - \alpha g,\ x \leftarrow x + v`, the same
-    path. PyTorch keeps :math:`b = u/\alpha`: :math:`b \leftarrow \mu b + g,\ x
-    \leftarrow x - \alpha b`, the same path at a constant rate but not when
-    :math:`\alpha` changes (every past gradient is then rescaled by today's rate).
+    path. PyTorch (``torch.optim.SGD``) and optax (``optax.sgd``) keep :math:`b = u/\alpha`:
+    :math:`b \leftarrow \mu b + g,\ x \leftarrow x - \alpha b`, the same path at a constant
+    rate but not when :math:`\alpha` changes (every past gradient is then rescaled by
+    today's rate).
+
+    Polyak's tuning for curvatures in :math:`[m, L]` is optimal on quadratics, but heavy
+    ball has no global guarantee beyond them: with that tuning it cycles on a smooth
+    strongly convex function (Lessard, Recht & Packard 2016, §4.6;
+    ``problems.HeavyBallCounterexample``).
     """
 
     lr: float = 1e-2
@@ -223,11 +230,20 @@ class Nesterov(Rule):
     \end{aligned}
     $$
 
-    Defaults :math:`\alpha = 10^{-2}`, :math:`\mu = 0.9`.
+    Defaults :math:`\alpha = 10^{-2}`, :math:`\mu = 0.9`, as ``Momentum``.
 
-    Frameworks (PyTorch, Keras, optax) store the look-ahead point instead of
-    :math:`x` and so evaluate the gradient where they stand; the book proves the two
-    forms give the same sequence.
+    With a constant :math:`\mu` this is not Nesterov's :math:`O(1/t^2)` method for convex
+    functions: that guarantee needs :math:`\mu_t \to 1`, e.g. the schedule
+    :math:`\mu_t = (t-1)/(t+2)` with :math:`\alpha = 1/L`, which gives
+    :math:`f(x_t) - f^\ast \le 2L\lVert x_0 - x^\ast\rVert^2/(t+1)^2` (Su, Boyd & Candès
+    2016, Theorem 6 with r = 3). On m-strongly convex functions the constant
+    :math:`\mu = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)`, :math:`\alpha = 1/L`, is accelerated,
+    at the rate :math:`1 - 1/\sqrt\kappa` (Nesterov 2004, §2.2.1).
+
+    Frameworks (PyTorch ``SGD(nesterov=True)``, Keras 3 ``SGD(nesterov=True)``, optax
+    ``sgd(nesterov=True)``) store the look-ahead point :math:`x - \mu u` instead of
+    :math:`x` and so evaluate the gradient where they stand; the book proves that this
+    gives the same sequence at a constant rate.
     """
 
     lr: float = 1e-2
@@ -266,9 +282,10 @@ class Adagrad(Rule):
     $$
 
     Defaults :math:`\alpha = 10^{-2}` (PyTorch), :math:`\epsilon = 10^{-7}` (Goodfellow
-    et al., Alg. 8.4, outside the root as here). PyTorch also puts ε outside
-    (default 1e-10); Keras and optax put it inside, :math:`\sqrt{r + \epsilon}`,
-    and start :math:`r` at 0.1 rather than 0.
+    et al., Alg. 8.4, outside the root as here and as Duchi et al.'s δ, added to
+    :math:`\operatorname{diag}(s_t)` in their Figure 1). PyTorch also puts ε outside
+    (default 1e-10); Keras and optax put it inside, :math:`\sqrt{r + \epsilon}`
+    (default 1e-7), and start :math:`r` at 0.1 rather than 0.
     """
 
     lr: float = 1e-2
@@ -298,10 +315,11 @@ class RMSProp(Rule):
     \end{aligned}
     $$
 
-    Defaults :math:`\rho = 0.9` (the lecture), :math:`\alpha = 10^{-3}`,
-    :math:`\epsilon = 10^{-8}`. ε sits outside the root as in PyTorch and CS231n's
-    assignment (PyTorch's default decay is 0.99); Keras, optax and Goodfellow et al.
-    (Alg. 8.5) put it inside, :math:`\sqrt{r + \epsilon}`.
+    Defaults :math:`\rho = 0.9` (the lecture's), :math:`\alpha = 10^{-3}` (Keras's;
+    PyTorch's is 1e-2), :math:`\epsilon = 10^{-8}` (PyTorch's). The lecture has no ε.
+    ε sits outside the root as in PyTorch and CS231n's assignment (PyTorch's
+    default decay is 0.99); Keras (default 1e-7), optax (by default) and Goodfellow
+    et al. (Alg. 8.5) put it inside, :math:`\sqrt{r + \epsilon}`.
     """
 
     lr: float = 1e-3
@@ -341,8 +359,9 @@ class RMSPropNesterov(Rule):
     $$
 
     Defaults :math:`\alpha = 10^{-3}`, :math:`\rho = 0.9`, :math:`\mu = 0.9`,
-    :math:`\epsilon = 10^{-8}`. The book's Alg. 8.6 has no ε at all and divides by
-    zero while :math:`r = 0`; the ε here keeps the first step finite.
+    :math:`\epsilon = 10^{-8}`. The book's Alg. 8.6 has no ε at all: a coordinate
+    whose gradients have all been 0 has :math:`r = 0` and the update 0/0; the ε
+    here, outside the root as in :class:`RMSProp`, keeps every step finite.
     """
 
     lr: float = 1e-3
@@ -383,10 +402,12 @@ class Adadelta(Rule):
     \end{aligned}
     $$
 
-    The paper has no learning rate; ``lr`` defaults to 1 so that it is the paper's
-    rule (PyTorch keeps lr = 1.0; Keras defaults to 0.001). Defaults
-    :math:`\rho = 0.95`, :math:`\epsilon = 10^{-6}` (Zeiler 2012, Section 4). ε sits
-    inside both roots, as in the paper and every framework.
+    The paper has no learning rate; ``lr`` multiplies the step only (s accumulates
+    Δ², as in PyTorch and Keras) and defaults to 1 so that it is the paper's rule
+    (PyTorch's default is 1.0, Keras's 0.001). Defaults :math:`\rho = 0.95`,
+    :math:`\epsilon = 10^{-6}` (Zeiler 2012, Section 4; PyTorch: 0.9 and 1e-6,
+    Keras: 0.95 and 1e-7). ε sits inside both roots, as in the paper, PyTorch,
+    Keras and optax.
     """
 
     rho: float = 0.95
@@ -450,12 +471,16 @@ class Adam(AdamFamily):
 
     The paper counts steps from 1, so its :math:`\beta^t` is :math:`\beta^{t+1}` here.
     With ``bias_correction=False``, :math:`\hat m = m` and :math:`\hat v = v` (the
-    "incomplete" Adam of many notes: its first step is
+    "incomplete" Adam of some notes: its first step is
     :math:`(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.16` times larger).
 
     Defaults :math:`\alpha = 10^{-3}`, :math:`\beta_1 = 0.9`, :math:`\beta_2 = 0.999`,
     :math:`\epsilon = 10^{-8}` (the paper). ε is added after the bias correction, as
     in the paper, PyTorch and optax; Keras adds it before (its "epsilon hat").
+    A step is at most :math:`\alpha(1-\beta_1)/\sqrt{(1-\beta_2)(1-\beta_1^2/\beta_2)}
+    \approx 7.27\alpha` at the defaults (for :math:`\beta_1^2 < \beta_2`; gradients growing
+    by :math:`\beta_2/\beta_1` per step approach it, ``derivations.adam_step_bound``),
+    not the :math:`\alpha(1-\beta_1)/\sqrt{1-\beta_2}` of the paper's Section 2.1.
     """
 
     bias_correction: bool = True
@@ -501,7 +526,11 @@ class AdaMax(Rule):
     The paper's :math:`u` is :math:`w` here. Where :math:`w = 0` every gradient so far
     was 0, so :math:`m = 0` and the step is 0. Defaults :math:`\alpha = 0.002`,
     :math:`\beta_1 = 0.9`, :math:`\beta_2 = 0.999` (the paper). Ruder's overview
-    writes the max over :math:`v_{t-1}`; it is over the rule's own :math:`w`.
+    writes the max over :math:`v_{t-1}`; it is over the rule's own :math:`w`. The paper
+    says :math:`|\Delta x| \le \alpha`; the supremum is
+    :math:`\alpha(1-\beta_1)/(1-\beta_1/\beta_2) \approx 1.0091\alpha` at the defaults,
+    approached by gradients shrinking by :math:`\beta_2` per step
+    (``derivations.adamax_step_bound``).
     """
 
     lr: float = 2e-3
@@ -543,11 +572,17 @@ class Nadam(AdamFamily):
 
     The momentum term uses the *next* step's bias correction: the look-ahead of
     Nesterov's method applied to :math:`m`. This is Dozat's algorithm with a
-    constant :math:`\mu_t = \beta_1` (as optax's ``nadam``); PyTorch and Keras also
-    warm the momentum up, :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi})`, which
-    changes the first few hundred steps. Defaults :math:`\alpha = 0.002`,
-    :math:`\beta_1 = 0.9`, :math:`\beta_2 = 0.999`, :math:`\epsilon = 10^{-8}` (Dozat's,
-    as Keras's).
+    constant :math:`\mu_t = \beta_1`, as optax's ``nadam`` writes it (optax's source
+    notes that Dozat's Algorithm 2 also multiplies :math:`\hat v` by :math:`\beta_2`,
+    which optax, PyTorch, Keras and this rule leave out). It is *not* PyTorch's
+    ``NAdam`` or Keras's ``Nadam``: both warm the momentum up, PyTorch with
+    :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi})`, :math:`\psi = 0.004`
+    (:math:`\mu_t \approx 0.45` at :math:`t = 1`, 0.52 at :math:`10^3`, 0.81 at
+    :math:`10^4`: tens of thousands of steps), Keras 3 with
+    :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t})` (about a hundred steps), steps
+    counted from 1. Defaults :math:`\alpha = 2\cdot 10^{-3}`, :math:`\beta_1 = 0.9`,
+    :math:`\beta_2 = 0.999`, :math:`\epsilon = 10^{-8}`, PyTorch's; Keras 3's are
+    :math:`10^{-3}` and :math:`10^{-7}`.
     """
 
     lr: float = 2e-3
@@ -586,8 +621,11 @@ class AMSGrad(AdamFamily):
     $$
 
     As PyTorch's ``Adam(amsgrad=True)``: the maximum is of the raw :math:`v`, then
-    bias-corrected. The paper's Algorithm 2 has no bias correction; optax takes the
-    maximum of the corrected :math:`\hat v`. Defaults as Adam's.
+    bias-corrected, so the denominator can fall (by :math:`\sqrt{(1-\beta_2^t)/(1-\beta_2)}`,
+    30.8 at :math:`t = 3000`, after one large gradient followed by zeros). The paper's
+    Algorithm 2 has no bias correction and its denominator never falls; optax takes
+    the maximum of the corrected :math:`\hat v`, which never falls either. Defaults as
+    Adam's.
     """
 
     State = AMSGradState
@@ -620,9 +658,10 @@ class AdamW(AdamFamily):
 
     :math:`g` is the gradient of the loss alone, at the old :math:`x`; the decay
     :math:`\lambda` does not pass through :math:`m` and :math:`v`. As PyTorch's
-    ``AdamW``, the decay is scaled by the learning rate (the paper scales it by the
-    schedule multiplier only). Defaults as Adam's, :math:`\lambda = 10^{-2}`
-    (PyTorch).
+    ``AdamW``, the decay is scaled by the learning rate (the paper, Algorithm 2,
+    scales it by the schedule multiplier :math:`\eta_t` only); Keras's ``AdamW`` and
+    optax's ``adamw`` scale it by the learning rate too. Defaults as Adam's,
+    :math:`\lambda = 10^{-2}` (PyTorch's; Keras 3 uses 0.004, optax :math:`10^{-4}`).
     """
 
     weight_decay: float = 1e-2
@@ -658,8 +697,9 @@ class Yogi(AdamFamily):
 
     Adam's :math:`v` moves by :math:`(1-\beta_2)(g^2 - v)`, a change proportional to
     :math:`v` itself when :math:`g^2 \ll v`; Yogi's moves by at most
-    :math:`(1-\beta_2) g^2`, so the effective rate cannot jump. As in the paper there
-    is no bias correction. Defaults :math:`\alpha = 10^{-2}`, :math:`\beta_1 = 0.9`,
+    :math:`(1-\beta_2) g^2`, so when the gradients shrink the effective rate rises
+    only slowly. As in the paper there is no bias correction (optax's ``yogi`` adds
+    one). Defaults :math:`\alpha = 10^{-2}`, :math:`\beta_1 = 0.9`,
     :math:`\beta_2 = 0.999`, :math:`\epsilon = 10^{-3}` (the paper's suggestions).
     The paper starts :math:`v` at a small positive value; here it starts at 0, and
     the first step gives :math:`v = (1-\beta_2) g^2`, as Adam's does.

@@ -57,7 +57,8 @@ class constant:
 @dataclass(frozen=True)
 class step_decay:
     r""":math:`\alpha(t) = \alpha_0\, \gamma^{\lfloor t / T \rfloor}`: multiply by
-    ``factor`` every ``every`` steps (PyTorch's ``StepLR``)."""
+    ``factor`` every ``every`` steps. PyTorch's ``StepLR(step_size=every, gamma=factor)``
+    gives the same value after t calls of ``scheduler.step()``."""
 
     initial: float
     factor: float
@@ -169,8 +170,11 @@ class linear_warmup:
 @dataclass(frozen=True)
 class momentum_ramp:
     r"""Momentum annealing: :math:`\mu` rises linearly from ``start`` to ``end`` over
-    ``steps`` steps, then stays at ``end`` (the 0.5 → 0.99 warm-up of Sutskever et
-    al. 2013, made linear)."""
+    ``steps`` steps, then stays at ``end``. A simpler stand-in for Sutskever et al.'s
+    (2013, eq. 5) schedule, :math:`\mu_t = \min(1 - 2^{-1-\log_2(\lfloor t/250\rfloor+1)},
+    \mu_{\max})`, which starts at 0.5 and makes the memory
+    :math:`1/(1-\mu_t) = 2(\lfloor t/250\rfloor+1)` two steps longer every 250 steps, up to a
+    cap such as 0.99."""
 
     start: float = 0.5
     end: float = 0.99

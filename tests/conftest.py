@@ -54,20 +54,27 @@ def book(tmp_path_factory) -> Build:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say it plainly at the end when the browser or PDF tests did not run."""
+    """Say it plainly at the end when the browser, PDF or framework tests did not run."""
     skipped = terminalreporter.stats.get("skipped", [])
-    groups = sorted(
-        {
-            name
-            for report in skipped
-            for name, module in (("browser", "test_browser.py"), ("PDF", "test_pdf.py"))
-            if module in report.nodeid
-        }
+    groups = {
+        "browser": "test_browser.py",
+        "PDF": "test_pdf.py",
+        "framework comparison": "test_frameworks.py",
+    }
+    missed = sorted(
+        {name for report in skipped for name, module in groups.items() if module in report.nodeid}
     )
-    if groups:
+    if missed:
+        installers = []
+        if {"browser", "PDF"} & set(missed):
+            installers.append(
+                "`make system-deps` installs what the browser and PDF tests need (Debian or Ubuntu)"
+            )
+        if "framework comparison" in missed:
+            installers.append("`make frameworks` installs PyTorch, JAX, optax and Keras")
         terminalreporter.write_line(
-            f"NOTE: the {' and '.join(groups)} tests were SKIPPED (see the reasons in "
-            "the summary); `make system-deps` installs what they need (Debian or Ubuntu).",
+            f"NOTE: the {' and '.join(missed)} tests were SKIPPED (see the reasons in "
+            f"the summary); {'; '.join(installers)}.",
             yellow=True,
             bold=True,
         )

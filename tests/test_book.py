@@ -177,3 +177,27 @@ def test_race_animation_plays_in_the_static_page(site):
     text = (html / "book" / "practice.html").read_text()
     assert "data:image/jpeg;base64" in text  # the frames are in the page
     assert "Animation" in text  # matplotlib's player script
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_solutions_execute_with_the_page(page):
+    """A solution's code runs at build time: solutions use sphinx-exercise's
+    gated form, whose code cells the page executes, and hold no code that is
+    only shown (a ```python block, or a typed-in result in a comment)."""
+    text = (ROOT / f"{page}.md").read_text()
+    assert "````{solution}" not in text and "```{solution}" not in text, (
+        f"{page}: write solutions as {{solution-start}} ... {{solution-end}} so their code runs"
+    )
+    starts = [m.end() for m in re.finditer(r"```\{solution-start\}", text)]
+    ends = [m.start() for m in re.finditer(r"```\{solution-end\}", text)]
+    assert len(starts) == len(ends), f"{page}: unbalanced solution-start/solution-end"
+    for start, end in zip(starts, ends, strict=True):
+        body = text[start:end]
+        assert "```python" not in body, f"{page}: a solution shows code it does not run"
+        for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", body, flags=re.S):
+            typed = [
+                line
+                for line in cell.splitlines()
+                if re.search(r"#.*\d", line) and "# noqa" not in line
+            ]
+            assert typed == [], f"{page}: a result typed into a comment: {typed}"
