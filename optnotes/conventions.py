@@ -58,8 +58,9 @@ DEFAULTS = {
         "scale_by_yogi": {"initial_accumulator_value": 1e-6},
     },
 }
-"""Default hyperparameters, as each framework names them (no learning rate: a
-required argument in optax)."""
+"""Default hyperparameters, as each framework names them (optax's learning rate is
+a required argument of every optax optimizer here but ``adadelta``, where it
+defaults to None)."""
 
 
 @dataclass(frozen=True)

@@ -498,7 +498,7 @@ def rmsprop_average() -> Derivation:
     )
     d.add(
         "first_step_0.9",
-        r"\text{at } \rho = 0.9",
+        r"|\Delta x_1| / \alpha\,\big|_{\rho = 0.9}",
         sp.nsimplify(first.subs(rho, sp.Rational(9, 10))),
     )
     return d
@@ -705,6 +705,21 @@ def adam_step_bound() -> Derivation:
     )
     d.add(
         "limit_defaults", r"\text{at } \beta_1 = 0.9,\ \beta_2 = 0.999", limit.subs(ADAM_DEFAULTS)
+    )
+    # bound^2 / limit^2 = (1 - P2)(1 - Pg) / (1 - P1)^2 with P1^2 = P2 Pg: the gap
+    # below is a square (AM-GM), so the bound never exceeds its limit, at any t.
+    sup_gap = d.add(
+        "sup_gap",
+        r"(1-\beta_1^t)^2 - (1-\beta_2^t)(1-\gamma^t)",
+        sp.powsimp(sp.expand((1 - beta1**n) ** 2 - (1 - beta2**n) * (1 - gamma**n)), force=True),
+    )
+    d.add(
+        "sup_square",
+        r"\text{that} - \bigl(\beta_2^{t/2} - \gamma^{t/2}\bigr)^2",
+        sp.simplify(
+            sp.powsimp(sp.expand(sup_gap - (beta2 ** (n / 2) - gamma ** (n / 2)) ** 2), force=True)
+        ),
+        r"$\beta_1^{2t} = \beta_2^t\gamma^t$",
     )
     heuristic = d.add(
         "heuristic",
@@ -919,4 +934,38 @@ def robbins_monro() -> Derivation:
     for key, (total, squares) in sums.items():
         d.add(f"{key}_sum", rf"\sum_t {names[key]}", total)
         d.add(f"{key}_squares", rf"\sum_t \bigl({names[key]}\bigr)^2", squares)
+    return d
+
+
+def inverse_time_variance() -> Derivation:
+    r"""E[x_t²] of SGD on :math:`f = \lambda x^2/2` (gradient noise of variance
+    :math:`\sigma^2`) under :math:`\alpha_t = \alpha_0/t`, for large t.
+
+    The recursion :math:`V_{t+1} = (1 - \alpha_t\lambda)^2 V_t + \alpha_t^2\sigma^2`,
+    to first order in :math:`\alpha_t`, is :math:`dV/dt = -2\alpha_0\lambda V/t +
+    \alpha_0^2\sigma^2/t^2`. Its solution is a forgetting part
+    :math:`A\,t^{-2\alpha_0\lambda}` plus a noise part :math:`\propto 1/t`; the
+    slower of the two sets the slope, :math:`-\min(1, 2\alpha_0\lambda)`.
+    """
+    d = Derivation("E[x_t²] under a 1/t rate")
+    a0 = sp.Symbol("alpha_0", positive=True)
+    s = sp.Symbol("t", positive=True)
+    A = sp.Symbol("A")
+    V = sp.Function("V")
+    rhs = -2 * a0 * lam * V(s) / s + a0**2 * sigma**2 / s**2
+    d.add("ode", r"\frac{dV}{dt}", rhs.subs(V(s), sp.Symbol("V")))
+    general = sp.dsolve(sp.Eq(V(s).diff(s), rhs), V(s)).rhs
+    C1 = sp.Symbol("C1")
+    forget = sp.simplify(sp.expand(general).coeff(C1))
+    noise = sp.factor(sp.expand(general).subs(C1, 0))
+    d.add("forgetting", r"V_{\text{forget}}", A * forget, "no noise")
+    d.add("noise", r"V_{\text{noise}}", noise, "noise, in balance")
+    exponents = [sp.simplify(s * sp.diff(sp.log(part), s)) for part in (forget, noise)]
+    d.add(
+        "exponents",
+        r"\frac{d\log V_{\text{forget}}}{d\log t},\ "
+        r"\frac{d\log V_{\text{noise}}}{d\log t}",
+        tuple(exponents),
+    )
+    d.add("slope", r"\frac{d\log V}{d\log t}", sp.Max(*exponents), "as $t\\to\\infty$")
     return d

@@ -39,7 +39,12 @@ SYMBOLS = (
     (r"g = \grad{x}", "gradient at the current point", "g"),
     ("t", "step count, 0 on the first step", "state.t"),
     ("u", "velocity of the momentum methods", "state.u"),
-    ("r, s", "running averages of squared gradients and squared steps", "state.r, state.s"),
+    (
+        "r, s",
+        "accumulated squared gradients (a sum in Adagrad, a running average in RMSProp "
+        "and Adadelta) and squared steps (Adadelta)",
+        "state.r, state.s",
+    ),
     ("m, v", "first and second moment estimates (Adam)", "state.m, state.v"),
     (r"\beta_1, \beta_2", "decay rates of m and v", "beta1, beta2"),
     (r"\rho", "decay rate of a running average", "rho"),

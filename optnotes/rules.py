@@ -700,9 +700,12 @@ class Yogi(AdamFamily):
     :math:`(1-\beta_2) g^2`, so when the gradients shrink the effective rate rises
     only slowly. As in the paper there is no bias correction (optax's ``yogi`` adds
     one). Defaults :math:`\alpha = 10^{-2}`, :math:`\beta_1 = 0.9`,
-    :math:`\beta_2 = 0.999`, :math:`\epsilon = 10^{-3}` (the paper's suggestions).
-    The paper starts :math:`v` at a small positive value; here it starts at 0, and
-    the first step gives :math:`v = (1-\beta_2) g^2`, as Adam's does.
+    :math:`\beta_2 = 0.999`, :math:`\epsilon = 10^{-3}` (the values of the paper's
+    experiments). The paper sets :math:`m_0 = 0` and proposes to initialise
+    :math:`v` with the squared gradient at the starting point, averaged over a
+    large mini-batch; optax starts both :math:`m` and :math:`v` at :math:`10^{-6}`.
+    Here both start at 0, and the first step gives :math:`v = (1-\beta_2) g^2`, as
+    Adam's does.
     """
 
     lr: float = 1e-2

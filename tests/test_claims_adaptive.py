@@ -182,13 +182,19 @@ def test_newton_is_equivariant_with_nothing_to_convert():
 def test_adadelta_paths_in_five_units():
     steps = 5000
 
+    def path_in(c):
+        return _rescaled_path(lambda g, x0: ref.adadelta(x0, g, steps, 0.95, 1e-6), c)
+
     def distances(c):
-        path = _rescaled_path(lambda g, x0: ref.adadelta(x0, g, steps, 0.95, 1e-6), c)
-        return [norm(p) for p in path]
+        return [norm(p) for p in path_in(c)]
 
     d0 = norm(START)
-    coarse = distances(1e-3)
-    assert coarse[-1] > coarse[100] > d0  # swings with a growing amplitude
+    coarse_path = path_in(1e-3)
+    coarse = [norm(p) for p in coarse_path]
+    assert coarse[-1] > coarse[100] > d0  # a growing amplitude
+    for i in range(2):  # "swings across the minimum": the sign flips, step after step
+        flips = sum(a[i] * b[i] < 0 for a, b in zip(coarse_path, coarse_path[1:], strict=False))
+        assert flips > 0.9 * steps
     assert distances(1e-1)[-1] > 0.1  # does not settle in 5000 steps
     assert distances(1.0)[-1] < 1e-20
     fine = distances(1e1)
@@ -199,14 +205,18 @@ def test_adadelta_paths_in_five_units():
 @settings(max_examples=25, deadline=None)
 @given(factor=st.floats(1e-3, 1e3))
 def test_adadelta_ignores_the_scale_of_the_loss_up_to_eps(factor):
-    # r follows the gradient, s does not change: with the eps in r negligible
-    # the path is the same. (The page shows the eps effect at eps = 1e-6.)
+    # r follows the gradient, s does not: with the eps in r negligible (and
+    # the eps in s, a squared length, kept at 1e-6 so that the path moves) the
+    # path is the same. With eps_r = 1e-6 too it is not (the page's eps effect).
     steps = 100
-    base = ref.adadelta(list(START), ravine_grad, steps, 0.95, 1e-30)
-    scaled = ref.adadelta(
-        list(START), lambda x: [factor * g for g in ravine_grad(x)], steps, 0.95, 1e-30
-    )
+    scaled_grad = lambda x: [factor * g for g in ravine_grad(x)]  # noqa: E731
+    base = adadelta_two_eps(list(START), ravine_grad, steps, 0.95, 1e-6, 1e-30)
+    scaled = adadelta_two_eps(list(START), scaled_grad, steps, 0.95, 1e-6, 1e-30)
+    assert np.max(np.abs(np.array(base[-1]) - START)) > 0.1  # it moved
     np.testing.assert_allclose(scaled, base, rtol=1e-9, atol=1e-12)
+    small = lambda x: [1e-3 * g for g in ravine_grad(x)]  # noqa: E731
+    one_eps = adadelta_two_eps(list(START), small, steps, 0.95, 1e-6, 1e-6)
+    assert np.max(np.abs(np.array(one_eps) - np.array(base))) > 0.1
 
 
 def test_adadelta_first_step_is_set_by_eps_and_larger_eps_goes_further():
@@ -322,46 +332,91 @@ def test_adagrad_sum_of_steps_within_alpha_of_the_integral():
     assert sp.simplify(d["distance"] - 2 * D.alpha * (sp.sqrt(D.t) - 1)) == 0
 
 
-def _sparse_errors(rule):
+def _sparse_sweep(rates, seeds, steps=1000, batch=8):
+    """Mean |w - w*| per feature over the last 100 iterates, averaged over seeds,
+    for SGD (alpha0 / sqrt(t), t from 1) and Adagrad (eps 1e-7) at every rate at
+    once. Written out with numpy; only the data come from optnotes, and the
+    minibatches are drawn as the page's oracle draws them (seeded, without
+    replacement)."""
     from optnotes.experiments import SPARSE_START, sparse_problem
 
     problem = sparse_problem(0.03)
-    w_star = np.array(problem.minima[0])
-    errors = []
-    for seed in range(5):
-        oracle = problem.minibatch_oracle(batch_size=8, seed=seed)
-        xs = ref_run(rule, oracle, SPARSE_START, 1000)
-        errors.append(np.abs(xs[-100:] - w_star).mean(axis=0))
-    return np.mean(errors, axis=0)
+    A, b = problem.features, problem.targets
+    w_star = np.linalg.solve(A.T @ A, A.T @ b)
+    a0 = np.asarray(rates, dtype=float)[:, None]
+    totals = {"SGD": 0.0, "Adagrad": 0.0}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        sgd = np.tile(np.array(SPARSE_START, dtype=float), (len(a0), 1))
+        ada, r = sgd.copy(), np.zeros_like(sgd)
+        err = {"SGD": 0.0, "Adagrad": 0.0}
+        for t in range(1, steps + 1):
+            rows = rng.choice(len(b), size=batch, replace=False)
+            a, y = A[rows], b[rows]
+            g_sgd = (sgd @ a.T - y) @ a / batch
+            g_ada = (ada @ a.T - y) @ a / batch
+            sgd = sgd - a0 / math.sqrt(t) * g_sgd
+            r = r + g_ada**2
+            ada = ada - a0 * g_ada / (np.sqrt(r) + 1e-7)
+            if t > steps - 100:
+                err["SGD"] = err["SGD"] + np.abs(sgd - w_star) / 100
+                err["Adagrad"] = err["Adagrad"] + np.abs(ada - w_star) / 100
+        for name in totals:
+            totals[name] = totals[name] + err[name] / len(seeds)
+    return totals  # name -> array (rates, 2): common, rare
 
 
-def ref_run(rule, oracle, x0, steps):
-    return np.array(rule(list(x0), lambda x: oracle(np.array(x)), steps))
+PAGE_RATES = (0.1, 0.2, 0.3, 0.4, 0.6, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
 def test_sparse_table_claims():
-    def sgd(a0):
-        return lambda x0, g, n: ref.sgd(x0, g, n, lambda t: a0 / math.sqrt(t))  # t from 1
+    errors = _sparse_sweep(PAGE_RATES, range(5))
+    sgd, ada = errors["SGD"], errors["Adagrad"]
+    k = PAGE_RATES.index(0.3)
+    # at 0.3: the common feature about equal, SGD far from the rare optimum
+    assert abs(sgd[k, 0] - ada[k, 0]) < 0.5 * max(sgd[k, 0], ada[k, 0])
+    assert sgd[k, 1] > 5 * ada[k, 1]
+    # "Adagrad does better at the small rates ... the other way round at the large"
+    for i, lr in enumerate(PAGE_RATES):
+        if lr <= 0.6:
+            assert ada[i].sum() < sgd[i].sum(), lr
+        else:
+            assert sgd[i].sum() < ada[i].sum(), lr
+    # "Tuned each on the grid, the two end about equally"
+    best_sgd, best_ada = sgd.sum(axis=1).min(), ada.sum(axis=1).min()
+    assert max(best_sgd, best_ada) < 1.25 * min(best_sgd, best_ada)
 
-    def adagrad(a):
-        return lambda x0, g, n: ref.adagrad(x0, g, n, const(a), 1e-7)
 
-    table = {
-        (name, lr): _sparse_errors(make(lr))
-        for lr in (0.1, 0.3, 1.0, 2.0)
-        for name, make in (("SGD", sgd), ("Adagrad", adagrad))
-    }
-    sgd_common, sgd_rare = table["SGD", 0.3]
-    ada_common, ada_rare = table["Adagrad", 0.3]
-    assert abs(sgd_common - ada_common) < 0.5 * max(sgd_common, ada_common)  # about equal
-    assert sgd_rare > 5 * ada_rare  # far from its optimum
-    for lr in (1.0, 2.0):
-        assert table["SGD", lr].sum() < 0.1  # serves both features
-    best_adagrad = min(table["Adagrad", lr].sum() for lr in (0.1, 0.3, 1.0, 2.0))
-    assert table["SGD", 2.0].sum() < best_adagrad
-    # "Adagrad's advantage is at the smaller rates"
-    for lr in (0.1, 0.3):
-        assert table["Adagrad", lr].sum() < table["SGD", lr].sum()
+def test_sparse_tuning_is_fair_and_the_tie_is_not_noise():
+    # A fine grid of rates finds no better optimum for either rule than the
+    # page's grid (so the grid is fair to both), and over 20 seeds the two
+    # tuned rules are closer still: the gap on the page is noise.
+    fine = np.geomspace(0.05, 20, 41)
+    five = _sparse_sweep(fine, range(5))
+    page = _sparse_sweep(PAGE_RATES, range(5))
+    for name in ("SGD", "Adagrad"):
+        assert page[name].sum(axis=1).min() < 1.1 * five[name].sum(axis=1).min()
+    many = _sparse_sweep(fine, range(20))
+
+    def gap(errors):
+        best = [errors[name].sum(axis=1).min() for name in ("SGD", "Adagrad")]
+        return max(best) / min(best)
+
+    assert gap(many) < gap(five) and gap(many) < 1.15
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    grads=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=30),
+    lr=st.floats(1e-3, 10.0),
+)
+def test_adagrad_alpha_bounds_every_step(grads, lr):
+    # "Adagrad's alpha is a length, which bounds every coordinate's step and
+    # equals the first": |g_t| <= sqrt(r_t) for any gradient sequence.
+    seq = iter(grads)
+    path = ref.adagrad([0.0], lambda x: [next(seq)], len(grads), const(lr), 1e-7)
+    for a, b in zip(path, path[1:], strict=False):
+        assert abs(b[0] - a[0]) <= lr * (1 + 1e-12)
 
 
 def _escape_step(path, level=0.5):
@@ -414,6 +469,32 @@ def test_rmsprop_recovers_where_adagrad_does_not():
 # --- RMSProp -------------------------------------------------------------------------------
 
 
+def rosenbrock_grad(p):
+    x, y = p
+    return [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)]
+
+
+def rosenbrock_value(p):
+    x, y = p
+    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+
+@pytest.mark.parametrize("lr", [0.005, 0.02, 0.05])
+def test_on_rosenbrock_adagrad_crawls_while_rmsprop_keeps_moving(lr):
+    # The page's claim at the experiment's defaults (lr 0.02, rho 0.9, 400
+    # steps), and at rates either side of it.
+    def lengths(path):
+        pairs = zip(path, path[1:], strict=False)
+        return [norm([b - a for a, b in zip(p, q, strict=True)]) for p, q in pairs]
+
+    ada = ref.adagrad([-1.2, 1.0], rosenbrock_grad, 400, const(lr), 1e-7)
+    rms = ref.rmsprop([-1.2, 1.0], rosenbrock_grad, 400, const(lr), 0.9, 1e-8)
+    ada_steps, rms_steps = lengths(ada), lengths(rms)
+    assert np.mean(ada_steps[-50:]) < 0.2 * np.mean(ada_steps[:50])
+    assert np.mean(rms_steps[-50:]) > np.mean(rms_steps[:50])
+    assert rosenbrock_value(rms[-1]) < 0.2 * rosenbrock_value(ada[-1])
+
+
 def test_rmsprop_horizon_weights():
     for rho in (0.9, 0.99):
         n = round(1 / (1 - rho))
@@ -447,6 +528,13 @@ def test_rmsprop_eps_placement_run():
         x = [xi - 0.01 * gi / math.sqrt(ri + 1e-8) for xi, gi, ri in zip(x, g, r, strict=True)]
     assert abs(norm(outside[-1]) - norm(unscaled[-1])) < 0.05
     assert norm(x) > 0.9 * norm(START)
+    # eps = 1e-16 inside the root follows the unscaled run again
+    x, r = list(START), [0.0, 0.0]
+    for _ in range(300):
+        g = tiny(x)
+        r = [0.9 * ri + 0.1 * gi * gi for ri, gi in zip(r, g, strict=True)]
+        x = [xi - 0.01 * gi / math.sqrt(ri + 1e-16) for xi, gi, ri in zip(x, g, r, strict=True)]
+    assert abs(norm(x) - norm(unscaled[-1])) < 0.01
 
 
 def test_rmsprop_nesterov_without_eps_divides_zero_by_zero():
@@ -518,9 +606,30 @@ def test_newton_on_the_saddle_lands_at_the_saddle():
     rho=st.floats(0.0, 0.999),
 )
 def test_eps_inside_the_root_caps_the_effective_rate(grads, rho):
-    # "inside the root, eps caps the effective rate at alpha / sqrt(eps)": over
-    # any gradient sequence, step / |g| <= alpha / sqrt(eps), reached when g -> 0.
-    lr, eps, r = 0.01, 1e-8, 0.0
-    for g in grads:
+    # "inside the root, eps caps the effective rate at alpha / sqrt(eps)": run
+    # the eps-inside RMSProp update (Keras's form), written out here, measure
+    # step / |g| against alpha / sqrt(eps), and reach it with a tiny gradient.
+    lr, eps = 0.01, 1e-8
+    x, r = 0.0, 0.0
+    for g in [*grads, 0.0]:
         r = rho * r + (1 - rho) * g * g
-        assert lr / math.sqrt(r + eps) <= lr / math.sqrt(eps) * (1 + 1e-12)
+        x_new = x - lr * g / math.sqrt(r + eps)
+        if g != 0:
+            assert abs(x_new - x) / abs(g) <= lr / math.sqrt(eps) * (1 + 1e-12)
+        x = x_new
+    r = 0.0
+    g = 1e-12
+    r = rho * r + (1 - rho) * g * g
+    assert (lr / math.sqrt(r + eps)) == pytest.approx(lr / math.sqrt(eps), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("rule", "buffers"),
+    [(on.Adagrad(), 1), (on.RMSProp(), 1), (on.RMSPropNesterov(), 2), (on.Adadelta(), 2)],
+)
+def test_memory_statements(rule, buffers):
+    # Adagrad and RMSProp keep r; RMSProp-Nesterov r and a velocity; Adadelta r
+    # and s (Duchi et al. Fig. 1; Goodfellow et al. Alg. 8.5-8.6; Zeiler Alg. 1).
+    from optnotes import analysis
+
+    assert analysis.state_multiple(rule) == buffers == len(rule.buffers)

@@ -33,6 +33,7 @@ import importlib
 import inspect
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ import pytest
 import optnotes as on
 from optnotes import conventions
 from optnotes import schedules as sch
-from tests.conftest import skip_or_fail
+from tests.conftest import ROOT, skip_or_fail
 
 STEPS = 50
 RTOL = 1e-9
@@ -324,6 +325,28 @@ def test_nesterov_frameworks_store_the_lookahead_point(torch, jax, optax, keras)
     schedule = keras.optimizers.schedules.ExponentialDecay(2e-3, 1, math.exp(-0.02))
     keras_sgd = keras.optimizers.SGD(learning_rate=schedule, momentum=mu, nesterov=True)
     assert_same(keras_path(keras, keras_sgd, ROSENBROCK), lookahead, "Keras nesterov, schedule")
+
+
+def test_nesterov_under_a_step_decay(torch, jax, optax):
+    """conventions.md: under a schedule only Keras keeps φ = x − μu (above); PyTorch's
+    and optax's buffer b = u/α follow it up to the decay, then part from it."""
+    ravine, mu, steps = on.problems.ravine(20), 0.9, 60
+    lr = sch.step_decay(0.1, factor=0.1, every=30)
+    path, states = ours_with_state(on.Nesterov(lr=lr, mu=mu), ravine, steps)
+    lookahead = np.array([x - mu * s.u for x, s in zip(path, states, strict=True)])
+    theirs = torch_path(
+        torch,
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=mu, nesterov=True),
+        ravine,
+        steps,
+        scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.1),
+    )[0]
+    decay = counted_in_int64(jax, optax.exponential_decay(0.1, 30, 0.1, staircase=True))
+    tx = optax.sgd(decay, momentum=mu, nesterov=True)
+    optax_nesterov = optax_path(jax, optax, tx, ravine, steps)[0]
+    for name, path in (("PyTorch", theirs), ("optax", optax_nesterov)):
+        assert_same(path[:31], lookahead[:31], f"{name} nesterov before the decay")
+        assert_differ(path, lookahead, f"{name} nesterov after the decay", 0.1)
 
 
 # --- Adagrad, RMSProp, Adadelta --------------------------------------------------------------
@@ -933,9 +956,24 @@ def test_defaults_the_book_quotes(torch, jax, optax, keras, framework):
 
 
 def test_versions(torch, jax, optax, keras):
+    """conventions.VERSIONS, and the versions conventions.md names, are installed."""
     actual = {"PyTorch": torch.__version__, "Keras": keras.__version__, "optax": optax.__version__}
+    page = (ROOT / "book" / "conventions.md").read_text()
     for framework, version in conventions.VERSIONS.items():
-        assert actual[framework].startswith(version), (framework, actual[framework])
+        assert re.match(rf"{re.escape(version)}(\.|\+|$)", actual[framework]), (
+            framework,
+            actual[framework],
+        )
+        assert f"{framework} {version}" in page, f"conventions.md lacks {framework} {version}"
+
+
+def test_the_tests_conventions_md_names_exist():
+    """conventions.md lists, row by row, the tests that hold it; they must exist here."""
+    page = (ROOT / "book" / "conventions.md").read_text()
+    named = set(re.findall(r"\btest_\w+", page)) - {"test_frameworks"}
+    assert len(named) > 20
+    missing = sorted(name for name in named if name not in globals())
+    assert not missing, missing
 
 
 def test_optnotes_defaults_as_their_docstrings_say(torch, jax, optax, keras):
