@@ -236,7 +236,7 @@ class Nesterov(Rule):
     functions: that guarantee needs :math:`\mu_t \to 1`, e.g. the schedule
     :math:`\mu_t = (t-1)/(t+2)` with :math:`\alpha = 1/L`, which gives
     :math:`f(x_t) - f^\ast \le 2L\lVert x_0 - x^\ast\rVert^2/(t+1)^2` (Su, Boyd & Candès
-    2016, Theorem 6 with r = 3). On m-strongly convex functions the constant
+    2016, §1; Beck & Teboulle 2009, Theorem 4.4). On m-strongly convex functions the constant
     :math:`\mu = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)`, :math:`\alpha = 1/L`, is accelerated,
     at the rate :math:`1 - 1/\sqrt\kappa` (Nesterov 2004, §2.2.1).
 

@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# CI runs hypothesis derandomized, so that a submission's result does not
+# depend on the draw; a developer's `make test` explores new examples each run
+# (and keeps the failing ones in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
 
 # .ci/run sets this: there, a test that needs Chromium or TeX Live fails

@@ -3,7 +3,7 @@
 Every bound is checked against worst cases or a search, from the papers' algorithms
 written out here, not by comparing optnotes with itself:
 
-- Su, Boyd & Candès 2016 (JMLR 17(153)), scheme (1.3)-(1.4) and Theorem 6 with r = 3:
+- Su, Boyd & Candès 2016 (JMLR 17(153)), §1 (their Theorem 6 is the analogue, r > 3):
   x_k = y_{k-1} - s f'(y_{k-1}), y_k = x_k + (k-1)/(k+2) (x_k - x_{k-1}), s <= 1/L gives
   f(x_k) - f* <= 2 |x_0 - x*|^2 / (s (k+1)^2). Beck & Teboulle 2009, Theorem 4.4: the same
   bound for FISTA's momentum (t_k - 1)/t_{k+1}.
