@@ -201,3 +201,20 @@ def test_solutions_execute_with_the_page(page):
                 if re.search(r"#.*\d", line) and "# noqa" not in line
             ]
             assert typed == [], f"{page}: a result typed into a comment: {typed}"
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_printed_lines_fit_the_page(book, page):
+    """What a cell prints stays within 80 columns: the output box is as wide as
+    the code box, and a longer line is cut off on the page (and in the PDF)."""
+    notebook = nbformat.read(book.executed(page), as_version=4)
+    long = [
+        line
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "stream"
+        for line in output.get("text", "").splitlines()
+        if len(line) > 80
+    ]
+    assert long == [], f"{page}: {long}"
