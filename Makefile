@@ -16,6 +16,11 @@ TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra \
 BROWSER_PACKAGES := chromium fonts-liberation
 # MathJax 3 for the browser test, from npm (tests/browser/package-lock.json).
 MATHJAX_STAMP := tests/browser/node_modules/.installed
+# The widget scripts the static pages' sliders run on, served by the site
+# (book/widgets/package-lock.json; optnotes/static_sliders.py copies them).
+# Without npm, `make book` still works: the pages show each experiment's default
+# figure, and the build says so in a NOTE line.
+WIDGETS_STAMP := book/widgets/node_modules/.installed
 NPM := $(shell command -v npm 2>/dev/null)
 
 # `book/` is a folder, so every target must be phony, or `make book` would
@@ -24,7 +29,7 @@ NPM := $(shell command -v npm 2>/dev/null)
 
 # Pages are executed once and cached; a change to a page or to the optnotes
 # package executes them again (see optnotes/execution_cache.py).
-book: $(BOOK_STAMP)
+book: $(BOOK_STAMP) $(if $(NPM),$(WIDGETS_STAMP))
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The site is in _build/html/index.html"
 
@@ -39,7 +44,7 @@ pdf: $(BOOK_STAMP)
 
 # Without npm, Chromium or TeX Live the browser and PDF tests skip and say so;
 # `make system-deps` (or .ci/run) installs them.
-test: $(DEV_STAMP) $(if $(NPM),$(MATHJAX_STAMP))
+test: $(DEV_STAMP) $(if $(NPM),$(MATHJAX_STAMP) $(WIDGETS_STAMP))
 	$(BIN)/ruff check optnotes tests
 	$(BIN)/ruff format --check optnotes tests
 	$(BIN)/python -m pytest
@@ -82,6 +87,10 @@ $(MATHJAX_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(WIDGETS_STAMP): book/widgets/package.json book/widgets/package-lock.json
+	npm ci --prefix book/widgets --no-audit --no-fund --loglevel=error
+	touch $@
+
 # What the browser and PDF tests need beyond Python, on Debian or Ubuntu (as
 # root, or with sudo). .ci/run runs this before `make test`.
 system-deps:
@@ -89,7 +98,7 @@ system-deps:
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	  $(BROWSER_PACKAGES) $(TEX_PACKAGES) $$(command -v npm >/dev/null || echo npm)
-	$(MAKE) $(MATHJAX_STAMP) NPM=npm
+	$(MAKE) $(MATHJAX_STAMP) $(WIDGETS_STAMP) NPM=npm
 
 # Re-pin requirements.txt from requirements.in in a throw-away environment.
 lock:

@@ -9,6 +9,14 @@ and render the PNG the reader sees) as its controls move one at a time through
 their ends and defaults; the median per experiment, and last the line
 ``widget update latency: median of the slowest experiment N ms (NAME)``.
 
+``sliders``: the static pages' sliders (``optnotes.static_sliders``): for every
+chapter, the weight of its page with the images it shows (every frame of its
+sliders included) and, in headless Chromium (Playwright driving Debian's
+``chromium``, the site served on localhost), the time from a key press on each
+slider to the new frame painted; last the line ``static slider latency: slowest
+N ms (PAGE)``. It builds the book into a temporary folder, or reads the build
+in ``--built PATH`` (a ``--path-output`` folder).
+
 ``build``: the wall time of a clean build of the whole book (``jupyter-book
 build`` with warnings as errors, every page executed) and of a rebuild with
 nothing changed (the execution cache and Sphinx's environment kept), into a
@@ -18,8 +26,10 @@ temporary folder, so the book's own ``_build`` is left as it is.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -163,11 +173,234 @@ def bench_build(book: Path) -> dict:
     return seconds
 
 
+# --- The static pages' sliders --------------------------------------------------
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PAGE_WEIGHT_LIMIT = 5_000_000  # bytes: a chapter page with every image it shows
+
+
+def static_experiments(notebook) -> list[dict]:
+    """The static sliders of an executed page, in page order: each experiment's
+    name, its sliders' labels and first index, and its frames' URLs as nested
+    lists (indexed by the first slider, then the second)."""
+    models = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+    def model(reference: str) -> dict:
+        return models[reference.removeprefix("IPY_MODEL_")]
+
+    def frames(stack: dict):
+        if stack["model_name"] == "ImageModel":
+            buffer = next(b for b in stack.get("buffers", []) if b["path"] == ["value"])
+            return base64.b64decode(buffer["data"]).decode()
+        return [frames(model(child)) for child in stack["state"]["children"]]
+
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is None or view["model_id"] not in models:
+                continue
+            box = models[view["model_id"]]
+            if "optnotes-static" not in box["state"].get("_dom_classes", []):
+                continue
+            *rows, stack = (model(child) for child in box["state"]["children"])
+            sliders = [model(row["state"]["children"][1])["state"] for row in rows]
+            found.append(
+                {
+                    "name": output["data"]["text/plain"].split(":")[0],
+                    "labels": [slider["_options_labels"] for slider in sliders],
+                    "index": [slider["index"] for slider in sliders],
+                    "frames": frames(stack),
+                }
+            )
+    return found
+
+
+def frame_urls(experiment: dict) -> list[str]:
+    def flatten(frames):
+        return [frames] if isinstance(frames, str) else [u for f in frames for u in flatten(f)]
+
+    return flatten(experiment["frames"])
+
+
+def page_weight(html: Path, page: str, notebook) -> dict:
+    """Bytes of a page's HTML, of the images it shows (every frame of its
+    sliders) and of the scripts it loads from the site."""
+    path = html / f"{page}.html"
+    text = path.read_text()
+    images = set(re.findall(r'<img[^>]+src="([^"]+)"', text))
+    images |= {url for e in static_experiments(notebook) for url in frame_urls(e)}
+    scripts = set(re.findall(r'<script[^>]+src="([^":]+)"', text))
+
+    def size(urls) -> int:
+        files = {(path.parent / url).resolve() for url in urls if not url.startswith("data:")}
+        return sum(f.stat().st_size for f in files if f.is_file())
+
+    return {"html": len(text.encode()), "images": size(images), "scripts": size(scripts)}
+
+
+# Armed before a key press on a slider: resolves once the figure shown in the
+# experiment's box has changed and is decoded, ready to paint, with the
+# milliseconds since the key went down and the figure's URL.
+ARM_MOVE = """(box) => {
+  const root = document.querySelectorAll('.optnotes-static')[box];
+  // The image not hidden by its Stack (it has no size until it has loaded).
+  const shown = () => [...root.querySelectorAll('img')].find((img) => img.offsetParent !== null);
+  const before = shown().getAttribute('src');
+  window.optnotesMove = new Promise((resolve) => {
+    setTimeout(() => resolve({ms: null, src: null}), 10000);  // no key press came
+    document.addEventListener('keydown', () => {
+      const start = performance.now();
+      // Polled, not animation frames: headless Chromium stops producing
+      // frames while nothing on the page changes.
+      const poll = () => {
+        const img = shown();
+        const src = img ? img.getAttribute('src') : null;
+        if (src !== before && img.complete && img.naturalWidth > 0) {
+          img.decode().then(() => resolve({ms: performance.now() - start, src}));
+        } else if (performance.now() - start > 5000) {
+          resolve({ms: null, src});
+        } else {
+          setTimeout(poll, 1);
+        }
+      };
+      poll();
+    }, {capture: true, once: true});
+  });
+}"""
+
+
+def slider_positions(first: int, count: int, positions: int = 3) -> list[int]:
+    """Indices to move a slider through, each different from the one before:
+    one step from ``first``, then the ends."""
+    moves = [first + 1 if first + 1 < count else first - 1]
+    while len(moves) < positions:
+        moves.append(count - 1 if moves[-1] != count - 1 and len(moves) % 2 else 0)
+        if moves[-1] == moves[-2]:
+            moves[-1] = count - 1 if moves[-1] == 0 else 0
+    return moves
+
+
+def slider_key(current: int, target: int, count: int) -> str:
+    """The key that moves a slider from ``current`` to ``target`` at once."""
+    if target == current + 1:
+        return "ArrowRight"
+    if target == current - 1:
+        return "ArrowLeft"
+    if target in (0, count - 1):
+        return "Home" if target == 0 else "End"
+    raise ValueError(f"no single key moves a slider from {current} to {target}")
+
+
+def move_slider(page, box: int, slider: int, key: str) -> dict:
+    """Press ``key`` on a slider of the ``box``-th experiment; the time to the
+    new figure painted (ms, None if it did not change), its URL, the readouts."""
+    page.evaluate(ARM_MOVE, box)
+    root = page.locator(".optnotes-static").nth(box)
+    root.locator(".noUi-handle").nth(slider).press(key)
+    moved = page.evaluate("() => window.optnotesMove")
+    moved["readouts"] = root.locator(".widget-readout").all_inner_texts()
+    return moved
+
+
+def bench_sliders(built: Path | None = None) -> dict:
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    temporary = None
+    if built is None:
+        temporary = built = Path(tempfile.mkdtemp(prefix="optnotes-sliders-"))
+        command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "."]
+        command += ["--path-output", str(built), "-W", "-n", "--keep-going"]
+        subprocess.run(command, check=True, capture_output=True)
+    html = built / "_build" / "html"
+    executed = built / "_build" / "jupyter_execute"
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
+        + ["--directory", str(html)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    weights, latencies = {}, {}
+    try:
+        base = "http://127.0.0.1:{}/".format(re.search(r"port (\d+)", server.stdout.readline())[1])
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu"],
+            )
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            context.route(
+                "**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort()
+            )
+            for notebook_path in sorted(executed.rglob("*.ipynb")):
+                page_name = notebook_path.relative_to(executed).with_suffix("").as_posix()
+                notebook = nbformat.read(notebook_path, as_version=4)
+                shown = static_experiments(notebook)
+                if not shown or not (html / f"{page_name}.html").exists():
+                    continue
+                weights[page_name] = page_weight(html, page_name, notebook)
+                page = context.new_page()
+                page.goto(f"{base}{page_name}.html", wait_until="load")
+                handles = sum(len(e["labels"]) for e in shown)
+                page.wait_for_function(
+                    f"() => document.querySelectorAll('.optnotes-static .noUi-handle').length"
+                    f" >= {handles}"
+                )
+                times = []
+                for box, experiment in enumerate(shown):
+                    for slider, labels in enumerate(experiment["labels"]):
+                        current = experiment["index"][slider]
+                        for target in slider_positions(current, len(labels)):
+                            key = slider_key(current, target, len(labels))
+                            times.append(move_slider(page, box, slider, key)["ms"])
+                            current = target
+                latencies[page_name] = times
+                page.close()
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait()
+        server.stdout.close()
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+    return {"weights": weights, "latencies": latencies}
+
+
+def print_sliders(result) -> None:
+    print(f"machine: {machine()}")
+    header = ("page", "HTML kB", "images kB", "page+images MB", "scripts kB", "slowest ms")
+    print(f"{header[0]:<24}" + "".join(f"{h:>16}" for h in header[1:]))
+    for page, weight in result["weights"].items():
+        times = [t for t in result["latencies"][page] if t is not None]
+        total = (weight["html"] + weight["images"]) / 1e6
+        slowest = f"{max(times):.0f}" if times else "-"
+        print(
+            f"{page:<24}{weight['html'] / 1e3:>16.0f}{weight['images'] / 1e3:>16.0f}"
+            f"{total:>16.2f}{weight['scripts'] / 1e3:>16.0f}{slowest:>16}"
+        )
+    stuck = [page for page, times in result["latencies"].items() if None in times]
+    if stuck:
+        print(f"a slider did not change its figure on: {', '.join(stuck)}")
+    worst = max(
+        (
+            (max(t for t in times if t is not None), page)
+            for page, times in result["latencies"].items()
+        ),
+        default=(float("nan"), "-"),
+    )
+    print(f"static slider latency: slowest {worst[0]:.0f} ms ({worst[1]})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m optnotes.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("rules", help="time per step and state memory of every rule")
     sub.add_parser("widgets", help="update latency of every experiment in the book")
+    sliders = sub.add_parser("sliders", help="page weights and static slider latency")
+    sliders.add_argument("--built", type=Path, help="a finished --path-output build to read")
     build = sub.add_parser("build", help="clean build and no-change rebuild of the book")
     build.add_argument("--book", default=".", help="the folder holding _config.yml")
     args = parser.parse_args(argv)
@@ -175,6 +408,8 @@ def main(argv=None) -> None:
         print_rules(bench_rules())
     elif args.what == "widgets":
         print_widgets(bench_widgets())
+    elif args.what == "sliders":
+        print_sliders(bench_sliders(args.built))
     else:
         print(f"machine: {machine()}")
         for name, seconds in bench_build(args.book).items():

@@ -85,17 +85,28 @@ def glue_derivation(prefix: str, derivation, display: bool = False) -> None:
     then sit inside theorem and proof blocks while every formula is computed.
     """
     from IPython.display import Math
-    from myst_nb import glue
 
-    glue(prefix, Math(derivation.latex()), display=display)
+    _glue(prefix, Math(derivation.latex()), display=display)
     for key in derivation.steps:
-        glue(f"{prefix}-{key}", Math(derivation.latex(key)), display=False)
+        _glue(f"{prefix}-{key}", Math(derivation.latex(key)), display=False)
 
 
 def glue_numbers(prefix: str = "", **numbers) -> None:
     """Glue numbers for ``{glue:text}`name:.3f``` in the text (no output in the cell)."""
-    from myst_nb import glue
-
     for name, value in numbers.items():
         # numpy scalars print as "np.float64(...)", which the text cannot format
-        glue(f"{prefix}{name}", float(value), display=False)
+        _glue(f"{prefix}{name}", float(value), display=False)
+
+
+def _glue(name: str, value, display: bool) -> None:
+    """MyST-NB's glue; without MyST-NB (JupyterLite's Pyodide kernel), a
+    displayed value is shown and the rest dropped: only the book's text reads them."""
+    try:
+        from myst_nb import glue
+    except ModuleNotFoundError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    glue(name, value, display=display)

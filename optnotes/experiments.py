@@ -1,6 +1,9 @@
 """Every experiment in the book, by name.
 
-A chapter shows one with ``experiments.make("momentum-ravine").show()``; the
+A chapter shows one with ``experiments.make("momentum-ravine").show()``. Each
+declares its ``static`` controls: the one or two the chapter asks the reader
+to move, which get sliders on the static page (on a page with three
+experiments, only what its text names, to keep the page light). The
 tests drive each through its controls' extremes and ``python -m optnotes.bench
 widgets`` times their updates, from this one registry.
 """
@@ -84,7 +87,7 @@ def gd_ravine():
         return view
 
     controls = {"lr": w.lr(1.6, 1e-2, 3.0), "kappa": w.kappa(), "steps": w.steps(40)}
-    return w.Experiment("gd-ravine", controls, draw)
+    return w.Experiment("gd-ravine", controls, draw, static=("lr",))
 
 
 @experiment("gd-landscapes")
@@ -98,7 +101,7 @@ def gd_landscapes():
         return view
 
     controls = {"problem": w.problem("saddle"), "lr": w.lr(0.1, 1e-3, 1.0), "steps": w.steps(100)}
-    return w.Experiment("gd-landscapes", controls, draw)
+    return w.Experiment("gd-landscapes", controls, draw, static=("problem", "lr"))
 
 
 @experiment("sgd-batch-size")
@@ -119,7 +122,7 @@ def sgd_batch_size():
         "lr": w.lr(0.2, 1e-3, 1.0),
         "steps": w.steps(100),
     }
-    return w.Experiment("sgd-batch-size", controls, draw)
+    return w.Experiment("sgd-batch-size", controls, draw, static=("batch", "lr"))
 
 
 # --- Chapter 2: momentum ---------------------------------------------------------
@@ -141,7 +144,7 @@ def momentum_ravine():
         return view
 
     controls = {"lr": w.lr(0.5, 1e-3, 3.0), "mu": w.mu(0.8), "steps": w.steps(60)}
-    return w.Experiment("momentum-ravine", controls, draw)
+    return w.Experiment("momentum-ravine", controls, draw, static=("lr", "mu"))
 
 
 @experiment("momentum-rate-map")
@@ -216,7 +219,7 @@ def nesterov_vs_momentum():
         "mu": w.mu(0.9),
         "steps": w.steps(80),
     }
-    return w.Experiment("nesterov-vs-momentum", controls, draw)
+    return w.Experiment("nesterov-vs-momentum", controls, draw, static=("lr", "mu"))
 
 
 # --- Adaptive methods ------------------------------------------------------------
@@ -250,7 +253,7 @@ def preconditioning():
         "lr": w.lr(0.9, 1e-2, 2.5),
         "steps": w.steps(30, 1, 200),
     }
-    return w.Experiment("preconditioning", controls, draw)
+    return w.Experiment("preconditioning", controls, draw, static=("angle", "lr"))
 
 
 @experiment("adagrad-ravine")
@@ -269,7 +272,7 @@ def adagrad_ravine():
         return view
 
     controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(100, 1, 500)}
-    return w.Experiment("adagrad-ravine", controls, draw)
+    return w.Experiment("adagrad-ravine", controls, draw, static=("lr",))
 
 
 @experiment("adagrad-effective-rate")
@@ -302,7 +305,7 @@ def adagrad_effective_rate():
         return fig
 
     controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(300, 2, 2000)}
-    return w.Experiment("adagrad-effective-rate", controls, draw)
+    return w.Experiment("adagrad-effective-rate", controls, draw, static=("lr",))
 
 
 SPARSE_START = (-2.0, 2.5)
@@ -367,7 +370,7 @@ def adagrad_sparse():
         "lr": w.lr(0.3, 1e-2, 2.0),
         "steps": w.steps(500, 10, 2000),
     }
-    return w.Experiment("adagrad-sparse", controls, draw)
+    return w.Experiment("adagrad-sparse", controls, draw, static=("density",))
 
 
 @experiment("rmsprop-vs-adagrad")
@@ -391,7 +394,7 @@ def rmsprop_vs_adagrad():
         "rho": w.Float("decay ρ", 0.9, 0.5, 0.999, step=0.001),
         "steps": w.steps(400, 1, 1500),
     }
-    return w.Experiment("rmsprop-vs-adagrad", controls, draw)
+    return w.Experiment("rmsprop-vs-adagrad", controls, draw, static=("lr", "rho"))
 
 
 @experiment("adadelta")
@@ -416,7 +419,7 @@ def adadelta():
         "lr": w.lr(0.02, 1e-4, 0.5),
         "steps": w.steps(300, 1, 1500),
     }
-    return w.Experiment("adadelta", controls, draw)
+    return w.Experiment("adadelta", controls, draw, static=("eps", "rho"))
 
 
 # --- Adam and its successors -----------------------------------------------------
@@ -455,7 +458,7 @@ def adam():
         "bias_correction": w.Choice("bias correction", "on", ("on", "off")),
         "steps": w.steps(300, 1, 1500),
     }
-    return w.Experiment("adam", controls, draw)
+    return w.Experiment("adam", controls, draw, static=("bias_correction", "lr"))
 
 
 @experiment("amsgrad-counterexample")
@@ -489,7 +492,7 @@ def amsgrad_counterexample():
         "C": w.Float("large gradient C", 3.0, 2.5, 10.0, step=0.1),
         "steps": w.steps(600, 30, 3000),
     }
-    return w.Experiment("amsgrad-counterexample", controls, draw)
+    return w.Experiment("amsgrad-counterexample", controls, draw, static=("C",))
 
 
 # --- Schedules and practice --------------------------------------------------------
@@ -552,7 +555,7 @@ def schedule_experiment():
         "lr": w.lr(0.3, 1e-3, 1.0),
         "steps": w.steps(400, 20, 2000),
     }
-    return w.Experiment("schedules", controls, draw)
+    return w.Experiment("schedules", controls, draw, static=("schedule", "lr"))
 
 
 @experiment("race")
@@ -575,4 +578,4 @@ def race_experiment():
         "names": w.rules(("SGD", "Momentum", "Nesterov", "RMSProp", "Adam"), everyone),
         "steps": w.steps(300, 10, 300),
     }
-    return w.Experiment("race", controls, draw)
+    return w.Experiment("race", controls, draw, static=("problem", "start"))

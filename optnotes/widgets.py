@@ -12,16 +12,42 @@ cell:
 Moving a control calls :meth:`Experiment.update`, which redraws the figure and
 replaces that same image output in place (a display handle). Tests and
 benchmarks call ``update(**values)`` directly, with no browser.
+
+In the book build (the Sphinx extension :mod:`optnotes.static_sliders` sets
+``OPTNOTES_FRAMES``), ``show()`` puts instead sliders that work on the static
+page with no kernel: the figure is precomputed for every point of a grid of the
+experiment's ``static`` controls (:meth:`Control.grid`), each frame written as
+a PNG file named by its content, and a ``SelectionSlider`` per control is
+linked in the browser (``jslink``) to a ``Stack`` of ``Image`` widgets that
+point at those files. The widget state is saved with the executed notebook and
+rendered by ``@jupyter-widgets/html-manager``; the other controls stay at
+their defaults, and the line above the figure says so.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import itertools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from . import _checks, plots
+
+FRAMES_ENV = "OPTNOTES_FRAMES"
+"""The folder the book build's kernels write the static sliders' frames into."""
+SITE_ROOT_ENV = "OPTNOTES_SITE_ROOT"
+"""The book's source folder: frame URLs are relative to it, as the site is."""
+FRAMES_URL = "_frames"
+"""Where the frames are served, under the site's root."""
+GRID_POINTS = 12
+"""Values of a numeric control on the static page (its default among them)."""
 
 # --- Controls --------------------------------------------------------------------
 
@@ -73,6 +99,33 @@ class Control:
         if self.kind == "choice":
             return list(self.options)
         return [self.options, self.options[:1], self.default]
+
+    def grid(self, points: int = GRID_POINTS) -> list:
+        """The values a static slider offers: ``points`` values spread over the
+        range (log-spaced for ``"log"``), rounded to 3 significant digits, with
+        the default always among them; the options of a choice as they are."""
+        if self.kind == "choice":
+            return list(self.options)
+        if self.kind == "multi":
+            raise ValueError(f"a {self.label!r} selection has no static grid: keep it fixed")
+        if self.kind == "int":
+            values = np.unique(np.round(np.linspace(self.low, self.high, points)).astype(int))
+            values = [int(v) for v in values]
+        else:
+            spread = np.geomspace if self.kind == "log" else np.linspace
+            values = [float(f"{v:.3g}") for v in spread(self.low, self.high, points)]
+        if self.default not in values:
+            # The nearest inner value gives way to the default; the ends stay.
+            scale = math.log if self.kind == "log" else float
+            inner = range(1, len(values) - 1)
+            nearest = min(inner, key=lambda i: abs(scale(values[i]) - scale(self.default)))
+            values[nearest] = self.default
+            values.sort()
+        return values
+
+    def label_of(self, value) -> str:
+        """The value as the static slider's readout shows it."""
+        return f"{value:g}" if isinstance(value, float) else str(value)  # 1000, 0.00207
 
     def describe(self, value) -> str:
         if self.kind == "multi":
@@ -175,10 +228,21 @@ class Experiment:
     name: str
     controls: dict[str, Control]
     draw: Callable
+    static: tuple = ()
+    """The one or two controls the chapter asks the reader to move: on the static
+    page, sliders over their grids; the other controls stay at their defaults."""
     values: dict = field(default_factory=dict)
     png: bytes = b""
 
     def __post_init__(self):
+        if not self.static and len(self.controls) == 1:
+            self.static = tuple(self.controls)
+        unknown = [key for key in self.static if key not in self.controls]
+        if unknown or not 1 <= len(self.static) <= 2 or len(set(self.static)) < len(self.static):
+            raise ValueError(
+                f"{self.name}: static must name one or two of its controls "
+                f"{list(self.controls)}, got {self.static!r}"
+            )
         self.values = {key: c.default for key, c in self.controls.items()}
         self.widgets = {}  # the controls' widgets, once shown
         self._handle = None
@@ -228,9 +292,123 @@ class Experiment:
         return bundle
 
     def show(self) -> None:
-        """Display the controls and the figure for the current values."""
+        """Display the controls and the figure for the current values: live
+        controls in Jupyter, precomputed sliders in the book build."""
         from IPython.display import display
 
         self.update()
+        if os.environ.get(FRAMES_ENV):
+            for output in self._static_outputs(Path(os.environ[FRAMES_ENV])):
+                display(output, raw=True)
+            return
         display(self._controls_output(), raw=True)
         self._handle = display(self._image(), display_id=True)
+
+    # --- The static page ---------------------------------------------------------
+
+    def grid(self) -> dict[str, list]:
+        """The values of each static control, in the order of ``static``."""
+        return {key: self.controls[key].grid() for key in self.static}
+
+    def frames(self):
+        """Yield (values of the static controls, PNG) for every grid point, the
+        first control outermost (a figure redraws its background, as a problem's
+        contours, only when that changes); the other controls at their defaults.
+        Each PNG is what ``update(**values)`` renders."""
+        grid = self.grid()
+        for point in itertools.product(*grid.values()):
+            values = dict(zip(grid, point, strict=True))
+            self.update(**values)
+            yield values, self.png
+        self.update(**{key: self.controls[key].default for key in self.static})
+
+    def _static_outputs(self, folder: Path) -> list[dict]:
+        """The line saying what moves and what is fixed, and the sliders over
+        the frames, written into ``folder`` (the default figure as the PNG
+        fallback, for the PDF)."""
+        import ipywidgets as w
+
+        default_png = self.png
+        fixed = [
+            c.describe(self.values[k]) for k, c in self.controls.items() if k not in self.static
+        ]
+        moving = ", ".join(self.controls[key].label for key in self.static)
+        text = f"Sliders on this page: {moving} (figures precomputed)"
+        text += f"; fixed: {'; '.join(fixed)}" if fixed else ""
+        text += ". Every control is live in Jupyter or on Binder."
+        # Paper has no sliders: the PDF says what its (default) figure shows.
+        printed = f"The figure for {self.summary()} (on the web page, sliders move {moving})."
+        line = {
+            "text/plain": text,
+            "text/html": f'<p class="optnotes-controls">{html.escape(text)}</p>',
+            "text/latex": _latex_text(printed),
+        }
+        base = os.path.relpath(os.environ.get(SITE_ROOT_ENV, os.getcwd()), os.getcwd())
+        folder.mkdir(parents=True, exist_ok=True)
+        image_layout = w.Layout(max_width="100%", height="auto")
+        images = [
+            w.Image(
+                value=Path(base, FRAMES_URL, _write_frame(folder, png)).as_posix().encode(),
+                format="url",
+                layout=image_layout,
+            )
+            for _, png in self.frames()
+        ]
+        sliders, rows = [], []
+        for key, values in self.grid().items():
+            control = self.controls[key]
+            slider = w.SelectionSlider(
+                options=[(control.label_of(v), i) for i, v in enumerate(values)],
+                index=values.index(control.default),
+                continuous_update=True,
+                layout=w.Layout(width="320px"),
+            )
+            # The label as HTML, not the slider's description: the html-manager
+            # typesets descriptions with MathJax 2's API, absent from MathJax 3.
+            rows.append(w.HBox([w.HTML(html.escape(control.label)), slider]))
+            sliders.append(slider)
+        stack = _stacks(images, sliders)
+        box = w.VBox([*rows, stack])
+        box.add_class("optnotes-static")
+        bundle = box._repr_mimebundle_()
+        bundle["text/plain"] = f"{self.name}: {self.summary()}"
+        bundle["image/png"] = base64.b64encode(default_png).decode("ascii")
+        return [line, bundle]
+
+
+def _latex_text(text: str) -> str:
+    """Plain text as LaTeX (its special characters escaped), a paragraph of its own."""
+    specials = {c: "\\" + c for c in "&%$#_{}"}
+    specials.update({"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\^{}"})
+    return "\n" + "".join(specials.get(c, c) for c in text) + "\n"
+
+
+def _write_frame(folder: Path, png: bytes) -> str:
+    """Write a frame under its content's hash (once); return its file name."""
+    name = hashlib.sha256(png).hexdigest()[:24] + ".png"
+    path = folder / name
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(png)
+        partial.replace(path)  # kernels run side by side: never a half-written frame
+    return name
+
+
+def _stacks(images: list, sliders: list):
+    """Images in row-major order as a Stack (one slider) or a Stack of Stacks
+    (two), each Stack's selected index linked to its slider's in the browser."""
+    import ipywidgets as w
+
+    if len(sliders) == 1:
+        inner = [images]
+    else:
+        per_row = len(sliders[1].options)
+        inner = [images[i : i + per_row] for i in range(0, len(images), per_row)]
+    rows = [w.Stack(row, selected_index=sliders[-1].index) for row in inner]
+    for row in rows:
+        w.jslink((sliders[-1], "index"), (row, "selected_index"))
+    if len(sliders) == 1:
+        return rows[0]
+    outer = w.Stack(rows, selected_index=sliders[0].index)
+    w.jslink((sliders[0], "index"), (outer, "selected_index"))
+    return outer
