@@ -110,11 +110,10 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def reports(browser, served):
-    """Open every page once; what the reader sees, and what went wrong."""
-    base, _ = served
-    off_site = []
+def offline_route(base: str, off_site: list):
+    """A Playwright route handler: the site as served, MathJax from its local
+    npm copy in place of the CDN, and every other request refused and recorded
+    in ``off_site``."""
 
     def route(request_route):
         url = request_route.request.url
@@ -126,6 +125,17 @@ def reports(browser, served):
                 return request_route.fulfill(path=str(local))
         off_site.append(url)
         return request_route.abort()
+
+    return route
+
+
+@pytest.fixture(scope="module")
+def reports(browser, served):
+    """Open every page once; what the reader sees, and what went wrong."""
+    base, _ = served
+    off_site = []
+
+    route = offline_route(base, off_site)
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route("**/*", route)

@@ -35,9 +35,8 @@ from tests.conftest import ROOT
 from tests.test_book import notebook_pages
 from tests.test_browser import (  # noqa: F401 (browser and served are fixtures)
     ARTIFACTS,
-    MATHJAX,
-    MATHJAX_CDN,
     browser,
+    offline_route,
     served,
 )
 
@@ -190,16 +189,7 @@ def test_lite_notebook_opens_in_chromium(browser, served, lite):  # noqa: F811
     pyodide_url = json.loads(schema.read_text())["properties"]["pyodideUrl"]["default"]
     off_site, errors = [], []
 
-    def route(request_route):  # as in test_browser.py: the site, and MathJax's local copy
-        url = request_route.request.url
-        if url.startswith(base):
-            return request_route.continue_()
-        if url.startswith(MATHJAX_CDN):
-            local = MATHJAX / urlsplit(url[len(MATHJAX_CDN) :]).path
-            if local.is_file():
-                return request_route.fulfill(path=str(local))
-        off_site.append(url)
-        return request_route.abort()
+    route = offline_route(base, off_site)
 
     def console(message):
         # Besides the kernel's fetch: the file browser's page names no icon, so

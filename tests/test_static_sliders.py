@@ -18,7 +18,6 @@ these tests skip, saying why; in CI (OPTNOTES_REQUIRE_ALL=1) they fail.
 import base64
 import json
 import re
-from urllib.parse import urlsplit
 
 import nbformat
 import numpy as np
@@ -37,7 +36,7 @@ from optnotes.bench import (
 from optnotes.static_sliders import scripts_installed
 from tests.conftest import ROOT, skip_or_fail
 from tests.test_book import chapter_pages
-from tests.test_browser import ARTIFACTS, MATHJAX, MATHJAX_CDN, browser, served  # noqa: F401
+from tests.test_browser import ARTIFACTS, browser, offline_route, served  # noqa: F401
 
 SHOWN = re.compile(r'experiments\.make\("([^"]+)"\)\.show\(\)')
 
@@ -142,16 +141,7 @@ def context(browser, served):  # noqa: F811
     base, _ = served
     off_site = []
 
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith(base):
-            return request_route.continue_()
-        if url.startswith(MATHJAX_CDN):
-            local = MATHJAX / urlsplit(url[len(MATHJAX_CDN) :]).path
-            if local.is_file():
-                return request_route.fulfill(path=str(local))
-        off_site.append(url)
-        return request_route.abort()
+    route = offline_route(base, off_site)
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
