@@ -87,6 +87,11 @@ def sgd_error_under_schedule(lr, *, lam=1.0, sigma=1.0, x0=1.0, steps=10_000, ru
     for t in range(1, int(steps) + 1):
         x, state = rule.step(x, grad, state)
         errors[t] = np.mean(x**2)
+        if errors[t] > 1e10 * max(errors[0], 1.0):
+            raise ValueError(
+                f"SGD diverged at step {t} (E[x²] = {errors[t]:.1e}): the rate times the "
+                f"curvature, {rule.lr_at(t - 1) * lam:.3g}, must stay below 2"
+            )
     return errors
 
 
@@ -106,4 +111,11 @@ def loglog_slope(errors, start, stop) -> float:
     if not 1 <= start < stop <= len(errors) or stop - start < 2:
         raise ValueError(f"need 1 <= start < stop <= {len(errors)}, got {start}, {stop}")
     t = np.unique(np.geomspace(start, stop - 1, 50).astype(int))
-    return float(np.polyfit(np.log(t), np.log(np.asarray(errors)[t]), 1)[0])
+    values = np.asarray(errors, dtype=float)[t]
+    bad = values[~(np.isfinite(values) & (values > 0))]
+    if bad.size:
+        raise ValueError(
+            "a log-log slope needs positive, finite errors; got "
+            f"{float(bad[0])} in steps {start} to {stop - 1}"
+        )
+    return float(np.polyfit(np.log(t), np.log(values), 1)[0])

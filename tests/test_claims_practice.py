@@ -286,3 +286,14 @@ def test_complex_root_rate_is_sqrt_mu_not_2_sqrt_mu():
         rate = np.exp(np.polyfit(np.arange(10) * 40, np.log(peaks), 1)[0])
         assert rate == pytest.approx(np.sqrt(mu), rel=0.01), (h, mu)
         checked += 1
+
+
+def test_bad_input_to_the_schedule_measurements_is_named():
+    with pytest.raises(ValueError, match=r"SGD diverged at step \d+ .*must stay below 2"):
+        analysis.sgd_error_under_schedule(10.0, steps=100, runs=10)
+    with pytest.raises(ValueError, match="positive, finite errors; got 0.0"):
+        analysis.loglog_slope(np.zeros(10), 1, 10)
+    with pytest.raises(ValueError, match="positive, finite errors; got nan"):
+        analysis.loglog_slope(np.full(10, np.nan), 1, 10)
+    with pytest.raises(ValueError, match="need 1 <= start < stop <= 10, got 5, 3"):
+        analysis.loglog_slope(np.ones(10), 5, 3)
