@@ -336,12 +336,13 @@ class Experiment:
         text = f"Sliders on this page: {moving} (figures precomputed)"
         text += f"; fixed: {'; '.join(fixed)}" if fixed else ""
         text += ". Every control is live in Jupyter or on Binder."
-        # Paper has no sliders: the PDF says what its (default) figure shows.
-        printed = f"The figure for {self.summary()} (on the web page, sliders move {moving})."
+        # Paper has no sliders: the PDF shows the plain text, which says what its
+        # (default) figure shows. (A text/latex line would be typeset as math.)
+        printed = f"The figure for {self.summary()}. On the web page, sliders move {moving}"
+        printed += f"; fixed: {'; '.join(fixed)}." if fixed else "."
         line = {
-            "text/plain": text,
+            "text/plain": printed,
             "text/html": f'<p class="optnotes-controls">{html.escape(text)}</p>',
-            "text/latex": _latex_text(printed),
         }
         base = os.path.relpath(os.environ.get(SITE_ROOT_ENV, os.getcwd()), os.getcwd())
         folder.mkdir(parents=True, exist_ok=True)
@@ -374,13 +375,6 @@ class Experiment:
         bundle["text/plain"] = f"{self.name}: {self.summary()}"
         bundle["image/png"] = base64.b64encode(default_png).decode("ascii")
         return [line, bundle]
-
-
-def _latex_text(text: str) -> str:
-    """Plain text as LaTeX (its special characters escaped), a paragraph of its own."""
-    specials = {c: "\\" + c for c in "&%$#_{}"}
-    specials.update({"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\^{}"})
-    return "\n" + "".join(specials.get(c, c) for c in text) + "\n"
 
 
 def _write_frame(folder: Path, png: bytes) -> str:
