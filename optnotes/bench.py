@@ -26,7 +26,7 @@ temporary folder, so the book's own ``_build`` is left as it is.
 from __future__ import annotations
 
 import argparse
-import base64
+import html
 import os
 import platform
 import re
@@ -190,9 +190,8 @@ def static_experiments(notebook) -> list[dict]:
         return models[reference.removeprefix("IPY_MODEL_")]
 
     def frames(stack: dict):
-        if stack["model_name"] == "ImageModel":
-            buffer = next(b for b in stack.get("buffers", []) if b["path"] == ["value"])
-            return base64.b64decode(buffer["data"]).decode()
+        if stack["model_name"] == "HTMLModel":  # a frame: <figure><img src="URL" ...
+            return html.unescape(re.search(r'<img src="([^"]+)"', stack["state"]["value"])[1])
         return [frames(model(child)) for child in stack["state"]["children"]]
 
     found = []

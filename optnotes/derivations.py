@@ -470,6 +470,33 @@ def adagrad_constant_gradient() -> Derivation:
     return d
 
 
+def adagrad_axis_aligned() -> Derivation:
+    r"""Adagrad along one coordinate of a quadratic whose axes are the coordinates
+    (ε = 0). The gradient is :math:`g_s = \lambda x_s`, so the curvature cancels
+    from the step,
+
+    .. math:: x_{t+1} - x_t = -\frac{\alpha g_t}{\sqrt{\sum_{s \le t} g_s^2}}
+              = -\frac{\alpha x_t}{\sqrt{\sum_{s \le t} x_s^2}},
+
+    and each coordinate moves as it would with :math:`\lambda = 1`. Its effective
+    learning rate is :math:`1/\lambda`, Newton's, times a number set by α and by
+    where that coordinate started.
+    """
+    d = Derivation("Adagrad on an axis-aligned quadratic")
+    s = sp.Symbol("s", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    g = lam * x[s]
+    step = d.add(
+        "raw",
+        r"x_{t+1} - x_t",
+        -alpha * g.subs(s, t) / sp.sqrt(sp.Sum(g**2, (s, 1, t))),
+        r"$g_s = \lambda x_s$, ε = 0",
+    )
+    step = d.add("step", "", sp.simplify(step), "λ cancels")
+    d.add("effective", r"\frac{x_t - x_{t+1}}{g_t}", sp.simplify(-step / g.subs(s, t)))
+    return d
+
+
 def rmsprop_average() -> Derivation:
     r"""RMSProp's running average :math:`r_t = (1-\rho)\sum_{k=1}^t \rho^{t-k} g_k^2`:
     its weights sum to :math:`1-\rho^t`, so for a stationary gradient

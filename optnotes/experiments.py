@@ -2,8 +2,9 @@
 
 A chapter shows one with ``experiments.make("momentum-ravine").show()``. Each
 declares its ``static`` controls: the one or two the chapter asks the reader
-to move, which get sliders on the static page (on a page with three
-experiments, only what its text names, to keep the page light). The
+to move, which get sliders on the static page (Adagrad's page, with three
+experiments, gives its rare-feature experiment one, the density, to stay
+under 5 MB with its frames). The
 tests drive each through its controls' extremes and ``python -m optnotes.bench
 widgets`` times their updates, from this one registry.
 """
@@ -59,6 +60,25 @@ def states(rule, grad_fn, x0, steps: int) -> tuple[np.ndarray, list]:
         xs.append(x)
         kept.append(state)
     return np.array(xs), kept
+
+
+class Prefixes:
+    """Runs that a shorter run is the start of: ``runs(key, steps)`` runs
+    ``run(*key, steps)`` once for the longest ``steps`` asked of a key, and cuts
+    it short for fewer (a slider over the steps costs one run, not one a step)."""
+
+    def __init__(self, run, keep: int = 16):
+        self.run, self.keep, self.longest = run, keep, {}
+
+    def __call__(self, key: tuple, steps: int) -> np.ndarray:
+        xs = self.longest.get(key)
+        if xs is None or len(xs) <= steps:
+            xs = self.run(*key, steps)
+            self.longest.pop(key, None)
+            if len(self.longest) >= self.keep:
+                self.longest.pop(next(iter(self.longest)))  # the oldest key
+            self.longest[key] = xs
+        return xs[: steps + 1]
 
 
 def line_figure(ncols: int = 1, width: float = 9.0, height: float = 3.6):
@@ -260,8 +280,8 @@ def preconditioning():
 def adagrad_ravine():
     view = PathFigure()
 
-    def draw(lr, steps):
-        p = problem_named("ravine", 20.0)
+    def draw(lr, kappa, steps):
+        p = problem_named("ravine", round(kappa, 2))
         view.show_problem(p)
         view.set_paths(
             {
@@ -271,41 +291,40 @@ def adagrad_ravine():
         )
         return view
 
-    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(100, 1, 500)}
-    return w.Experiment("adagrad-ravine", controls, draw, static=("lr",))
+    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "kappa": w.kappa(), "steps": w.steps(100, 1, 500)}
+    return w.Experiment("adagrad-ravine", controls, draw, static=("kappa", "lr"))
 
 
 @experiment("adagrad-effective-rate")
 def adagrad_effective_rate():
     fig, (ax,) = line_figure(width=6.4, height=3.8)
-    p = problem_named("ravine", 20.0)
-    lines = [
-        ax.plot([], [], color=c, label=f"x{i + 1}: curvature {lam:g}")[0]
-        for i, (c, lam) in enumerate(
-            zip((plots.BLUE, plots.VERMILLION), np.diag(p.hessian), strict=True)
-        )
-    ]
-    for line, lam in zip(lines, np.diag(p.hessian), strict=True):
-        ax.axhline(2 / lam, color=line.get_color(), ls=":", lw=1)  # the stability limit
+    colours = (plots.BLUE, plots.VERMILLION)
+    lines = [ax.plot([], [], color=c)[0] for c in colours]
+    limits = [ax.axhline(1, color=c, ls=":", lw=1) for c in colours]  # stability limits 2/λ
     ax.set(xscale="log", yscale="log", xlabel="step t", ylabel="effective learning rate α/(√r + ε)")
     plots.plain_log_ticks(ax.yaxis)
     ax.set_title("Adagrad on the ravine (dotted: stability limit 2/λ)")
-    ax.legend(loc="lower left")
 
-    def draw(lr, steps):
+    def draw(lr, kappa, steps):
+        p = problem_named("ravine", round(kappa, 2))
+        curvatures = np.diag(p.hessian)
         rule = rules.Adagrad(lr=lr)
         _, kept = states(rule, p.grad, p.start, steps)
         r = np.array([s.r for s in kept])
         effective = lr / (np.sqrt(r) + rule.eps)
         t = np.arange(1, steps + 1)
-        for i, line in enumerate(lines):
+        for i, (line, limit, lam) in enumerate(zip(lines, limits, curvatures, strict=True)):
             line.set_data(t, effective[:, i])
+            line.set_label(f"x{i + 1}: curvature {lam:.3g}")
+            limit.set_ydata([2 / lam, 2 / lam])
+        ax.legend(loc="best")  # where the lines are not, for any κ
         ax.set_xlim(1, max(steps, 2))
-        ax.set_ylim(min(effective.min(), 0.05) / 2, max(effective.max(), 40) * 2)
+        top = max(effective.max(), 2 / curvatures.min())
+        ax.set_ylim(min(effective.min(), 2 / curvatures.max()) / 2, top * 2)
         return fig
 
-    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "steps": w.steps(300, 2, 2000)}
-    return w.Experiment("adagrad-effective-rate", controls, draw, static=("lr",))
+    controls = {"lr": w.lr(1.0, 1e-2, 5.0), "kappa": w.kappa(), "steps": w.steps(300, 2, 2000)}
+    return w.Experiment("adagrad-effective-rate", controls, draw, static=("kappa", "lr"))
 
 
 SPARSE_START = (-2.0, 2.5)
@@ -477,12 +496,18 @@ def amsgrad_counterexample():
     x_ax.legend(loc="center right")
     live.animate(*iterates, *regrets)
 
-    def draw(C, steps):
+    def run(name, C, steps):
         problem = problems.AdamCounterexample(C)
         lr = schedules.inverse_sqrt_decay(problem.alpha)
         hyper = {"lr": lr, "beta1": 0.0, "beta2": problem.beta2, "eps": 1e-12}
+        return problem.run(rule_named(name, **hyper), steps)
+
+    runs = Prefixes(run)
+
+    def draw(C, steps):
+        problem = problems.AdamCounterexample(C)
         for name, x_line, r_line in zip(names, iterates, regrets, strict=True):
-            xs = problem.run(rule_named(name, **hyper), steps)
+            xs = runs((name, C), steps)
             x_line.set_data(np.arange(len(xs)), xs)
             r_line.set_data(np.arange(1, len(xs)), np.maximum(problem.average_regret(xs), 1e-12))
         live.steps_shown((x_ax, regret_ax), steps)
@@ -492,7 +517,7 @@ def amsgrad_counterexample():
         "C": w.Float("large gradient C", 3.0, 2.5, 10.0, step=0.1),
         "steps": w.steps(600, 30, 3000),
     }
-    return w.Experiment("amsgrad-counterexample", controls, draw, static=("C",))
+    return w.Experiment("amsgrad-counterexample", controls, draw, static=("C", "steps"))
 
 
 # --- Schedules and practice --------------------------------------------------------

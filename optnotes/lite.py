@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import jupytext
@@ -38,7 +39,15 @@ from . import notation
 KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 # What optnotes draws with beyond numpy (pyproject's `book` extra): imported
 # inside its modules, not by the cells, so installed up front.
-LITE_PACKAGES = ["optnotes", "ipywidgets", "matplotlib", "sympy"]
+# ipywidgets is pinned to the build's version: Pyodide does not ship it, so
+# piplite takes it from PyPI, and the app's widget manager (built into the
+# site) speaks that version's protocol, not that of a later release.
+LITE_PACKAGES = [
+    "optnotes",
+    f"ipywidgets=={installed_version('ipywidgets')}",
+    "matplotlib",
+    "sympy",
+]
 BUTTON_TEXT = "Live in the browser"
 BUTTON_TOOLTIP = "Run this chapter in your browser (JupyterLite: no server, no install)"
 

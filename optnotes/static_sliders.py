@@ -12,8 +12,10 @@ book/widgets`` when npm is there: ``@jupyter-widgets/html-manager`` and
 * shows widget views on the HTML pages (the PDF keeps the default figure, the
   widget output's PNG fallback) and serves the scripts from the site's
   ``_static/widgets/``, never from a CDN;
-* copies the frames into the site's ``_frames/`` and the scripts into
-  ``_static/widgets/`` when the build ends (and the widgets' fonts where the
+* copies the frames the pages show into the site's ``_frames/`` (and
+  forgets, there and in the cache, frames no page shows any more: those of an
+  earlier run of a page) and the scripts into ``_static/widgets/`` when the
+  build ends (and the widgets' fonts where the
   scripts look for them, beside the pages).
 
 Without the scripts, the experiments show their default figure under a line
@@ -22,6 +24,7 @@ in a NOTE line; with ``OPTNOTES_REQUIRE_ALL=1`` (CI) the build fails instead.
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -44,6 +47,7 @@ FONTS = ("*.woff2", "*.woff")  # Font Awesome, for the widgets' icons (current b
 # relative to the page.
 FONT_FOLDERS = ("@jupyter-widgets/html-manager/dist", "@jupyter-widgets")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+FRAME_URL = re.compile(rf"{FRAMES_URL}/([0-9a-f]{{24}}\.png)")
 HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
 FRAMES_FOLDER = "optnotes-frames"  # inside the execution cache
 
@@ -71,11 +75,14 @@ def _configure(app, config):
         return
     # Widget views on the web pages only; elsewhere (the PDF) the PNG fallback.
     config.nb_mime_priority_overrides = [*overrides, ["latex", WIDGET_VIEW, None]]
+    # Deferred: 3.6 MB of scripts must not hold up the text (and the default
+    # figures, shown until the sliders are drawn); deferred scripts still run
+    # in order, once the page is parsed.
     config.nb_ipywidgets_js = {
-        "widgets/require.js": {},
+        "widgets/require.js": {"defer": "defer"},
         # Every widget on the pages is built into the html-manager: it loads
         # nothing more; were it to try, the "CDN" is a folder of the site.
-        "widgets/embed-amd.js": {"data-jupyter-widgets-cdn": "_static/widgets/"},
+        "widgets/embed-amd.js": {"defer": "defer", "data-jupyter-widgets-cdn": "_static/widgets/"},
     }
     app.add_css_file(f"widgets/{STYLE.name}")
     # Pages executed with sliders differ from those without: cache them apart.
@@ -114,9 +121,31 @@ def _copy_to_site(app, exception):
             (folder / fonts_folder).mkdir(parents=True, exist_ok=True)
             for font in fonts:
                 shutil.copyfile(font, folder / fonts_folder / font.name)
-    frames = frames_folder(app)
-    if frames.is_dir():
-        shutil.copytree(frames, Path(app.outdir, FRAMES_URL), dirs_exist_ok=True)
+    _copy_frames(frames_folder(app), Path(app.outdir, FRAMES_URL), Path(app.outdir))
+
+
+def _copy_frames(cache: Path, site: Path, html: Path) -> None:
+    """Copy into the site the frames its pages show, and only those; forget
+    the others, in the site and in the cache (frames of an earlier run of a
+    page, left behind when it ran again)."""
+    shown = referenced_frames(html)
+    site.mkdir(parents=True, exist_ok=True)
+    for folder in (site, cache):
+        for frame in folder.glob("*.png") if folder.is_dir() else ():
+            if frame.name not in shown:
+                frame.unlink()
+    for name in sorted(shown):
+        if not (site / name).exists() and (cache / name).exists():
+            shutil.copyfile(cache / name, site / name)
+
+
+def referenced_frames(html: Path) -> set[str]:
+    """The names of the frames the site's pages show (in their widgets' state
+    and their default figures' <img>)."""
+    names = set()
+    for page in html.rglob("*.html"):
+        names.update(FRAME_URL.findall(page.read_text(encoding="utf-8")))
+    return names
 
 
 def setup(app):

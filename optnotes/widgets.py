@@ -32,6 +32,7 @@ import html
 import itertools
 import math
 import os
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ FRAMES_ENV = "OPTNOTES_FRAMES"
 SITE_ROOT_ENV = "OPTNOTES_SITE_ROOT"
 """The book's source folder: frame URLs are relative to it, as the site is."""
 FRAMES_URL = "_frames"
+PRINTED_WIDTH = 78  # a text line in the PDF, as the chapters' printed output
 """Where the frames are served, under the site's root."""
 GRID_POINTS = 12
 """Values of a numeric control on the static page (its default among them)."""
@@ -287,7 +289,7 @@ class Experiment:
         widget = w.VBox(list(self.widgets.values()))
         bundle = widget._repr_mimebundle_()
         text = f"Controls (live in Jupyter or on Binder): {self.summary()}"
-        bundle["text/plain"] = text
+        bundle["text/plain"] = textwrap.fill(text, PRINTED_WIDTH)
         bundle["text/html"] = f'<p class="optnotes-controls">{html.escape(text)}</p>'
         return bundle
 
@@ -312,15 +314,22 @@ class Experiment:
 
     def frames(self):
         """Yield (values of the static controls, PNG) for every grid point, the
-        first control outermost (a figure redraws its background, as a problem's
-        contours, only when that changes); the other controls at their defaults.
-        Each PNG is what ``update(**values)`` renders."""
+        first control outermost; the other controls at their defaults. Each PNG
+        is what ``update(**values)`` renders.
+
+        They are rendered from the last point back: grouped by the first control
+        (a figure redraws its background, as a problem's contours, only when that
+        changes), and the largest value of each first, so that a slider over the
+        steps cuts its shorter runs from the longest (``experiments.Prefixes``)."""
         grid = self.grid()
-        for point in itertools.product(*grid.values()):
-            values = dict(zip(grid, point, strict=True))
-            self.update(**values)
-            yield values, self.png
+        points = list(itertools.product(*grid.values()))
+        rendered = {}
+        for point in reversed(points):
+            self.update(**dict(zip(grid, point, strict=True)))
+            rendered[point] = self.png
         self.update(**{key: self.controls[key].default for key in self.static})
+        for point in points:
+            yield dict(zip(grid, point, strict=True)), rendered[point]
 
     def _static_outputs(self, folder: Path) -> list[dict]:
         """The line saying what moves and what is fixed, and the sliders over
@@ -341,19 +350,28 @@ class Experiment:
         printed = f"The figure for {self.summary()}. On the web page, sliders move {moving}"
         printed += f"; fixed: {'; '.join(fixed)}." if fixed else "."
         line = {
-            "text/plain": printed,
+            "text/plain": textwrap.fill(printed, PRINTED_WIDTH),  # the PDF's lines
             "text/html": f'<p class="optnotes-controls">{html.escape(text)}</p>',
         }
         base = os.path.relpath(os.environ.get(SITE_ROOT_ENV, os.getcwd()), os.getcwd())
         folder.mkdir(parents=True, exist_ok=True)
-        image_layout = w.Layout(max_width="100%", height="auto")
+
+        def frame(values: dict, png: bytes, css_class: str) -> str:
+            url = Path(base, FRAMES_URL, _write_frame(folder, png)).as_posix()
+            shown = {**self.values, **values}
+            caption = ", ".join(c.describe(shown[k]) for k, c in self.controls.items())
+            return _figure_html(url, png, caption, css_class)
+
+        # Shown until the sliders are drawn, and where scripts do not run.
+        line["text/html"] += frame({}, default_png, "optnotes-default")
+        # One layout and one style for every frame: a widget's own would add
+        # two models, 1.5 kB, to the page's widget state for each frame.
+        from ipywidgets.widgets.widget_string import HTMLStyle
+
+        layout, style = w.Layout(), HTMLStyle()
         images = [
-            w.Image(
-                value=Path(base, FRAMES_URL, _write_frame(folder, png)).as_posix().encode(),
-                format="url",
-                layout=image_layout,
-            )
-            for _, png in self.frames()
+            w.HTML(frame(values, png, "optnotes-frame"), layout=layout, style=style)
+            for values, png in self.frames()
         ]
         sliders, rows = [], []
         for key, values in self.grid().items():
@@ -375,6 +393,18 @@ class Experiment:
         bundle["text/plain"] = f"{self.name}: {self.summary()}"
         bundle["image/png"] = base64.b64encode(default_png).decode("ascii")
         return [line, bundle]
+
+
+def _figure_html(url: str, png: bytes, caption: str, css_class: str) -> str:
+    """A frame as the static page shows it: the image, with its size (the page
+    keeps its place while it loads) and its values as the text a screen reader
+    reads, and a caption saying what it shows."""
+    width, height = (int.from_bytes(png[i : i + 4], "big") for i in (16, 20))  # IHDR
+    text = html.escape(caption)
+    return (
+        f'<figure class="{css_class}"><img src="{html.escape(url)}" alt="{text}" '
+        f'width="{width}" height="{height}"><figcaption>{text}</figcaption></figure>'
+    )
 
 
 def _write_frame(folder: Path, png: bytes) -> str:

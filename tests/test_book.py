@@ -211,15 +211,23 @@ def test_solutions_execute_with_the_page(page):
 @pytest.mark.parametrize("page", notebook_pages())
 def test_printed_lines_fit_the_page(book, page):
     """What a cell prints stays within 80 columns: the output box is as wide as
-    the code box, and a longer line is cut off on the page (and in the PDF)."""
+    the code box, and a longer line is cut off on the page (and in the PDF).
+    So does a displayed text the PDF shows as plain text (one with nothing but
+    text/plain and text/html: the line above an experiment's figure)."""
     notebook = nbformat.read(book.executed(page), as_version=4)
+
+    def printed(output) -> str:
+        if output.get("output_type") == "stream":
+            return output.get("text", "")
+        data = output.get("data", {})
+        return data.get("text/plain", "") if set(data) <= {"text/plain", "text/html"} else ""
+
     long = [
         line
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.outputs
-        if output.get("output_type") == "stream"
-        for line in output.get("text", "").splitlines()
+        for line in printed(output).splitlines()
         if len(line) > 80
     ]
     assert long == [], f"{page}: {long}"

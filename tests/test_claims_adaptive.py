@@ -319,6 +319,56 @@ def test_adagrad_final_rates_on_the_ravine():
     assert 1 < shallow / steep < kappa / 2
 
 
+def _final_rates(kappa, eps=1e-7, lr=1.0, steps=300):
+    """optnotes' Adagrad on the ravine with condition number kappa: the two
+    effective rates at the end (shallow, steep)."""
+    ravine = on.problems.ravine(kappa)
+    rule = on.Adagrad(lr=lr, eps=eps)
+    x, state = np.array(ravine.start), rule.init(ravine.start)
+    for _ in range(steps):
+        x, state = rule.step(x, ravine.grad, state)
+    assert np.diag(ravine.hessian) == pytest.approx([1 / kappa, 1.0])
+    return lr / (np.sqrt(state.r) + rule.eps)
+
+
+def _rate_factor(x0, lr=1.0, steps=300):
+    """One coordinate of Adagrad with curvature 1 (eps = 0): its effective rate at
+    the end, alpha / sqrt(sum of squared gradients)."""
+    x, r = x0, 0.0
+    for _ in range(steps):
+        r += x * x
+        x -= lr * x / math.sqrt(r)
+    return lr / math.sqrt(r)
+
+
+@pytest.mark.parametrize("kappa", [1.0, 3.0, 20.0, 200.0])
+def test_adagrad_rate_ratio_is_kappa_times_a_factor_of_the_start(kappa):
+    # "the ratio is the same fraction of kappa for every kappa ... a number set
+    # by where that coordinate started": the ravine with curvatures 1/kappa and 1,
+    # run by optnotes, against two one-coordinate runs with curvature 1.
+    rates = _final_rates(kappa, eps=1e-300)  # the derivation's eps = 0
+    factors = [_rate_factor(x0) for x0 in START]
+    assert rates[0] / rates[1] == pytest.approx(kappa * factors[0] / factors[1], rel=1e-9)
+    assert factors[0] / factors[1] == pytest.approx(0.29, abs=0.005)  # the page's "0.29"
+    assert rates[1] == pytest.approx(factors[1], rel=1e-9)  # "ends at the same rate"
+
+
+def test_adagrad_rate_fraction_moves_with_alpha_and_crosses_one_near_kappa_3():
+    # "the fraction moves with alpha, not with kappa", "below kappa ~ 3.4 the
+    # shallow coordinate gets the smaller rate", at the rule's eps = 1e-7 too.
+    fractions = [_rate_factor(START[0], lr) / _rate_factor(START[1], lr) for lr in (0.1, 1, 5)]
+    assert fractions[0] < 0.9 * fractions[1] and fractions[2] > 1.5 * fractions[1]
+    assert 1 / fractions[1] == pytest.approx(3.43, abs=0.01)
+    printed = set()
+    for kappa in (1, 20, 200):  # "leaves the printed fractions equal to four digits"
+        shallow, steep = _final_rates(kappa)
+        printed.add(f"{shallow / steep / kappa:.4f}")
+    assert len(printed) == 1, printed
+    for kappa, smaller in ((3.3, "shallow"), (3.6, "steep")):
+        shallow, steep = _final_rates(kappa)
+        assert (shallow < steep) == (smaller == "shallow"), kappa
+
+
 def test_adagrad_sum_of_steps_within_alpha_of_the_integral():
     # The proof's "the sum of the steps, within alpha": attacked for every t up
     # to 1e6 (alpha = 1): 0 < sum_{k<=t} 1/sqrt(k) - 2(sqrt(t) - 1) <= 1.

@@ -196,6 +196,34 @@ def test_adagrad_constant_gradient_against_a_run():
     np.testing.assert_allclose(steps, 0.1 / np.sqrt(np.arange(1, 51)), rtol=1e-12)
 
 
+def test_adagrad_axis_aligned():
+    d = D.adagrad_axis_aligned()
+    s = sp.Symbol("s", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    root = sp.sqrt(sp.Sum(x[s] ** 2, (s, 1, t)))
+    assert same(d["raw"], -alpha * lam * x[t] / sp.sqrt(sp.Sum(lam**2 * x[s] ** 2, (s, 1, t))))
+    assert lam in d["raw"].free_symbols  # displayed before it cancels
+    assert same(d["step"], -alpha * x[t] / root)
+    assert same(d["effective"], alpha / (lam * root))
+
+
+def test_adagrad_axis_aligned_against_a_run():
+    """The effective rate α/(λ√Σx²) on a run of Adagrad along one coordinate."""
+    import optnotes as on
+
+    lr, curvature = 0.7, 0.05
+    xs = on.run(on.Adagrad(lr=lr, eps=1e-300), lambda x: curvature * x, [3.0], 20)[:, 0]
+    effective = D.adagrad_axis_aligned()["effective"]
+    s = sp.Symbol("s", integer=True, positive=True)
+    x = sp.IndexedBase("x")
+    for n in (1, 5, 20):
+        value = effective.subs({alpha: lr, lam: curvature, t: n}).doit()
+        value = value.subs({x[i + 1]: xs[i] for i in range(n)})
+        step = (xs[n - 1] - xs[n]) / (curvature * xs[n - 1])
+        assert float(value) == pytest.approx(step, rel=1e-12), n
+        assert s not in value.free_symbols
+
+
 def test_rmsprop_average():
     d = D.rmsprop_average()
     rho = sp.Symbol("rho", positive=True)

@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
@@ -84,6 +85,8 @@ def test_every_chapter_is_a_notebook_in_lite(lite, page):
     assert note.cell_type == "markdown" and r"\newcommand{\mom}{\mu}" in note.source
     assert install.cell_type == "code"
     assert re.search(r"^%pip install -q optnotes ", install.source, re.M)
+    # Not shipped by Pyodide: from PyPI, at the version of the app's widget manager.
+    assert f"ipywidgets=={metadata.version('ipywidgets')} " in install.source
     source = jupytext.read(ROOT / f"{page}.md")
     assert [c.source for c in cells] == [c.source for c in source.cells]
     # Listed in the app's contents (what its file browser shows).

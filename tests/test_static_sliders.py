@@ -238,8 +238,36 @@ def test_show_in_the_book_build_writes_the_frames(tmp_path, monkeypatch):
         experiment.show()
     line, sliders = (output.data for output in captured.outputs)
     assert "Sliders on this page: learning rate α" in line["text/html"]
-    assert "fixed: condition number κ = 20; steps = 40" in line["text/plain"]
+    printed = line["text/plain"]  # the PDF's text: wrapped to the page
+    assert "fixed: condition number κ = 20; steps = 40" in " ".join(printed.split())
+    assert max(len(row) for row in printed.splitlines()) <= 78 < len(printed)
     assert "application/vnd.jupyter.widget-view+json" in sliders
     experiment.update()
     assert sliders["image/png"] == base64.b64encode(experiment.png).decode()
     assert len(list((tmp_path / "frames").glob("*.png"))) == 12
+
+
+def test_only_the_frames_the_pages_show_reach_the_site_and_stale_ones_go(tmp_path):
+    """A page that ran again left its old frames in the cache: they are not
+    copied, and are removed from the cache and from the site."""
+    from optnotes.static_sliders import _copy_frames
+
+    shown, default, stale = (c * 24 + ".png" for c in "abc")
+    cache, html = tmp_path / "cache", tmp_path / "html"
+    site = html / "_frames"
+    for folder in (cache, site, html / "book"):
+        folder.mkdir(parents=True)
+    for name in (shown, default, stale):
+        (cache / name).write_bytes(name.encode())
+    (site / stale).write_bytes(b"old")
+    # A frame in the widget state (JSON in the page) and a default figure.
+    frame = {"model_name": "HTMLModel", "state": {"value": f'<img src="../_frames/{shown}">'}}
+    state = {"a": frame}
+    (html / "book" / "page.html").write_text(
+        f'<script type="application/vnd.jupyter.widget-state+json">{json.dumps(state)}</script>'
+        f'<figure><img src="../_frames/{default}"></figure>'
+    )
+    _copy_frames(cache, site, html)
+    assert sorted(f.name for f in site.iterdir()) == sorted([shown, default])
+    assert sorted(f.name for f in cache.iterdir()) == sorted([shown, default])
+    assert (site / shown).read_bytes() == shown.encode()

@@ -159,3 +159,46 @@ def test_every_rule_keeps_one_style():
     assert plots.style("Adam")["color"] != plots.style("AMSGrad")["color"]
     assert plots.style("Momentum") != plots.style("Nesterov")
     assert plots.style("batch of 4", 1)["color"] == plots.EXTRA_COLOURS[1]
+
+
+def test_prefixes_cut_the_longest_run_and_run_once_per_key():
+    """A shorter run is the start of a longer one: cut from it, it is what a
+    fresh run of that length gives (AdamCounterexample, run directly here)."""
+    from optnotes import problems, rules
+
+    calls = []
+
+    def run(C, steps):
+        calls.append((C, steps))
+        problem = problems.AdamCounterexample(C)
+        return problem.run(rules.Adam(lr=0.1, beta1=0.0, beta2=problem.beta2), steps)
+
+    runs = experiments.Prefixes(run, keep=2)
+    long = runs((3.0,), 300)
+    short = runs((3.0,), 40)
+    assert calls == [(3.0, 300)] and len(long) == 301 and len(short) == 41
+    fresh = problems.AdamCounterexample(3.0)
+    expected = fresh.run(rules.Adam(lr=0.1, beta1=0.0, beta2=fresh.beta2), 40)
+    np.testing.assert_array_equal(short, expected)
+    runs((3.0,), 500)  # longer than kept: run again
+    runs((4.0,), 10)
+    runs((5.0,), 10)  # a third key: the oldest (3.0) goes
+    runs((3.0,), 10)
+    assert calls == [(3.0, 300), (3.0, 500), (4.0, 10), (5.0, 10), (3.0, 10)]
+
+
+def test_frames_come_in_grid_order_whatever_order_they_are_drawn_in():
+    """``frames`` draws from the last grid point back, yields in grid order,
+    and leaves the experiment at its defaults; each frame is ``update``'s PNG."""
+    experiment = experiments.make("amsgrad-counterexample")
+    experiment.update()
+    grid = experiment.grid()
+    frames = list(experiment.frames())
+    assert [tuple(v.values()) for v, _ in frames] == list(itertools.product(*grid.values()))
+    assert experiment.values["C"] == 3.0 and experiment.values["steps"] == 600
+    fresh = experiments.make("amsgrad-counterexample")
+    fresh.update()  # laid out at its defaults first, as the page (plots.png)
+    for i in (0, 13, len(frames) - 1):
+        values, png = frames[i]
+        fresh.update(**values)
+        assert fresh.png == png, values
