@@ -51,14 +51,19 @@ def code(function) -> Output:
     return Output(f"```python\n{text}```\n", f"<pre>{html.escape(text)}</pre>", text)
 
 
-def rule(Rule) -> Output:
+def schedule(Schedule) -> Output:
+    """A schedule's equation and, right below it, the code of its ``__call__``."""
+    return rule(Schedule, method="__call__")
+
+
+def rule(Rule, method: str = "step") -> Output:
     """The equation of ``Rule`` and, right below it, the code of ``Rule.step``.
 
     Stacked, not in two columns: the code's lines are up to 80 characters, and
     in half the page's text column they would be cut off.
     """
     eq = equation(Rule)
-    code = source(Rule.step)
+    code = source(getattr(Rule, method))
     markdown = f"**{paper(Rule)}**\n\n$$\n{eq}\n$$\n\n```python\n{code}```\n"
     page = (
         f"<div><b>{html.escape(paper(Rule))}</b><p>$${html.escape(eq)}$$</p>"

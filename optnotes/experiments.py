@@ -522,7 +522,18 @@ def amsgrad_counterexample():
 
 # --- Schedules and practice --------------------------------------------------------
 
-SCHEDULES = ("constant", "step decay", "exponential", "1/t", "cosine", "warm-up + cosine")
+SCHEDULES = (
+    "constant",
+    "step decay",
+    "exponential",
+    "1/t",
+    "linear to zero",
+    "cosine",
+    "warm-up + cosine",
+    "cosine restarts",
+    "one-cycle",
+    "warm-up–stable–decay",
+)
 
 
 def schedule_named(name: str, initial: float, steps: int):
@@ -540,6 +551,15 @@ def schedule_named(name: str, initial: float, steps: int):
     if name == "warm-up + cosine":
         warm = max(steps // 10, 1)
         return schedules.linear_warmup(schedules.cosine_decay(initial, total=steps - warm), warm)
+    if name == "linear to zero":
+        return schedules.polynomial_decay(initial, total=steps)
+    if name == "cosine restarts":  # cycles of T0, 2 T0, 4 T0: 7 T0 ≥ steps in all
+        return schedules.cosine_restarts(initial, period=max(-(-steps // 7), 1), mult=2)
+    if name == "one-cycle":
+        return schedules.one_cycle(initial, warmup=max(3 * steps // 10, 1), total=steps)
+    if name == "warm-up–stable–decay":
+        warm, decay = max(steps // 10, 1), max(steps // 5, 1)
+        return schedules.warmup_stable_decay(initial, warm, max(steps - warm - decay, 0), decay)
     raise ValueError(f"no schedule named {name!r}; the choices are {list(SCHEDULES)}")
 
 

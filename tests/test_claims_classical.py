@@ -540,3 +540,25 @@ def test_gd_slows_near_the_saddle_then_escapes():
     assert np.linalg.norm(xs[-1] - np.array([0.0, 1.0])) < 0.05  # escaped to a minimum
     controls = experiments.make("gd-landscapes").controls
     assert controls["lr"].default == 0.1 and controls["steps"].default == 100
+
+
+def test_adams_adaptive_rate_spreads_widely_in_its_first_steps():
+    # schedules.md, linear warm-up: "the adaptive rate 1/sqrt(v_hat) varies
+    # wildly from run to run" in the first steps, and far less by step 1000.
+    # Recomputed with other seeds; at t = 1, 1/|g| for a standard normal g has
+    # percentiles 1/q(0.95) and 1/q(0.55): their ratio is q(0.95)/q(0.55).
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(2024)
+    beta2, runs = 0.999, 20_000
+    v = np.zeros(runs)
+    ratio = {}
+    for t in range(1, 1001):
+        v = beta2 * v + (1 - beta2) * rng.standard_normal(runs) ** 2
+        if t in (1, 5, 100, 1000):
+            low, high = np.percentile(1 / np.sqrt(v / (1 - beta2**t)), [10, 90])
+            ratio[t] = high / low
+    exact = NormalDist().inv_cdf(0.95) / NormalDist().inv_cdf(0.55)
+    assert ratio[1] == pytest.approx(exact, rel=0.05)  # about 13
+    assert ratio[1] > ratio[5] > ratio[100] > ratio[1000]
+    assert ratio[1000] < 1.2 < 10 < ratio[1]

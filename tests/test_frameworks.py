@@ -922,6 +922,123 @@ def test_linear_warmup(torch, jax, optax, keras):
     np.testing.assert_allclose(keras_values[1 : warm + 1], expected[:warm], rtol=1e-12)
 
 
+def test_polynomial_decay(torch, jax, optax, keras):
+    """polynomial_decay(α, T, p, final) is optax's polynomial_schedule and Keras's
+    PolynomialDecay; PyTorch's PolynomialLR has no floor: with final = 0, the same."""
+    total = 50
+    expected = sch.polynomial_decay(0.1, total, power=2.0, final=0.01)(T)
+    optax_lr = optax.polynomial_schedule(0.1, 0.01, 2.0, total)
+    np.testing.assert_allclose([float(optax_lr(t)) for t in T], expected, rtol=1e-12)
+    keras_lr = keras.optimizers.schedules.PolynomialDecay(
+        np.float64(0.1), total, end_learning_rate=0.01, power=2.0
+    )
+    np.testing.assert_allclose([float(keras_lr(int(t))) for t in T], expected, rtol=1e-6)
+    to_zero = sch.polynomial_decay(0.1, total, power=2.0)(T)
+    poly = lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=total, power=2.0)  # noqa: E731
+    rates = _torch_rates(torch, poly, 0.1, len(T))
+    np.testing.assert_allclose(rates, to_zero, rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("mult", [1, 2])
+def test_cosine_restarts(torch, jax, optax, mult):
+    """cosine_restarts(α, T0, m, floor) is PyTorch's CosineAnnealingWarmRestarts
+    stepped once per update, and optax's sgdr_schedule of cosine decays with no
+    warm-up (each decay_steps T_i long, so a cycle's step T_i is the next's 0)."""
+    period, floor = 7, 0.01
+    expected = sch.cosine_restarts(0.1, period, mult=mult, final=floor)(T)
+    restarts = lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(  # noqa: E731
+        o, T_0=period, T_mult=mult, eta_min=floor
+    )
+    np.testing.assert_allclose(_torch_rates(torch, restarts, 0.1, len(T)), expected, rtol=1e-12)
+    cycles = [period * mult**i for i in range(12) if period * (mult**i - 1) <= len(T) * mult]
+    kwargs = [
+        dict(init_value=0.1, peak_value=0.1, warmup_steps=0, decay_steps=n, end_value=floor)
+        for n in cycles
+    ]
+    optax_lr = optax.sgdr_schedule(kwargs)
+    np.testing.assert_allclose([float(optax_lr(t)) for t in T], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("anneal, three_phase", [("cos", False), ("linear", False), ("cos", True)])
+def test_one_cycle_as_pytorch(torch, anneal, three_phase):
+    """PyTorch's OneCycleLR(total_steps=N, pct_start=p) is one_cycle(warmup=pN − 1,
+    total=N − 1) (three phases: back = 2pN − 2), its momentum cycle
+    one_cycle_momentum(low=base_momentum, high=max_momentum)."""
+    n, pct = 100, 0.3
+    warmup, back = round(pct * n) - 1, (round(2 * pct * n) - 2 if three_phase else None)
+    cycle = sch.one_cycle(0.1, warmup, n - 1, div=25.0, final_div=1e4, anneal=anneal, back=back)
+    momenta = []
+    one_cycle = lambda o: torch.optim.lr_scheduler.OneCycleLR(  # noqa: E731
+        o,
+        max_lr=0.1,
+        total_steps=n,
+        pct_start=pct,
+        anneal_strategy=anneal,
+        three_phase=three_phase,
+        base_momentum=0.85,
+        max_momentum=0.95,
+    )
+    problem = on.problems.Quadratic(np.eye(1), start=(0.0,))
+    _, rates, _ = torch_path(
+        torch,
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+        problem,
+        n,
+        scheduler=one_cycle,
+        before_step=lambda opt, k: momenta.append(opt.param_groups[0]["momentum"]),
+    )
+    t = np.arange(n)
+    np.testing.assert_allclose(rates, cycle(t), rtol=1e-12)
+    mu = sch.one_cycle_momentum(cycle, low=0.85, high=0.95)(t)
+    np.testing.assert_allclose(momenta, mu, rtol=1e-12)
+    assert rates[-1] == pytest.approx(0.1 / 25 / 1e4)  # the minimum at the last step, N − 1
+
+
+def test_one_cycle_as_optax(jax, optax):
+    """optax's cosine_onecycle_schedule(T, α, p) peaks at int(pT) and reaches the
+    minimum at T, one step later than PyTorch's N − 1 for N = T steps; its
+    linear_onecycle_schedule is three phases, back at int(0.85 T)."""
+    total, pct = 120, 0.25
+    cosine = optax.cosine_onecycle_schedule(total, 0.1, pct_start=pct)
+    ours = sch.one_cycle(0.1, int(pct * total), total)
+    np.testing.assert_allclose(
+        [float(cosine(t)) for t in range(150)], ours(np.arange(150)), rtol=1e-12
+    )
+    linear = optax.linear_onecycle_schedule(total, 0.1, pct_start=pct, pct_final=0.85)
+    ours = sch.one_cycle(0.1, int(pct * total), total, anneal="linear", back=int(0.85 * total))
+    np.testing.assert_allclose(
+        [float(linear(t)) for t in range(150)], ours(np.arange(150)), rtol=1e-12
+    )
+
+
+def test_warmup_stable_decay_as_joined_schedules(torch, jax, optax):
+    """warmup_stable_decay(α, W, S, D, floor) with a linear decay is optax's
+    join_schedules of a linear warm-up, a constant and a linear decay, and PyTorch's
+    SequentialLR of LinearLR, ConstantLR and LinearLR (neither framework has WSD
+    as one schedule)."""
+    warm, stable, decay, floor = 10, 30, 25, 0.01
+    expected = sch.warmup_stable_decay(0.1, warm, stable, decay, final=floor)(T)
+    joined = optax.join_schedules(
+        [
+            optax.linear_schedule(0.1 / warm, 0.1, warm - 1),
+            optax.constant_schedule(0.1),
+            optax.linear_schedule(0.1, floor, decay),
+        ],
+        [warm, warm + stable],
+    )
+    np.testing.assert_allclose([float(joined(t)) for t in T], expected, rtol=1e-12)
+    sequential = lambda o: torch.optim.lr_scheduler.SequentialLR(  # noqa: E731
+        o,
+        [
+            torch.optim.lr_scheduler.LinearLR(o, 1 / warm, 1.0, total_iters=warm - 1),
+            torch.optim.lr_scheduler.ConstantLR(o, factor=1.0, total_iters=stable),
+            torch.optim.lr_scheduler.LinearLR(o, 1.0, floor / 0.1, total_iters=decay),
+        ],
+        milestones=[warm, warm + stable],
+    )
+    np.testing.assert_allclose(_torch_rates(torch, sequential, 0.1, len(T)), expected, rtol=1e-12)
+
+
 def test_momentum_ramp_and_constant(jax, optax):
     expected = sch.momentum_ramp(0.5, 0.99, steps=40)(T)
     optax_mu = optax.linear_schedule(0.5, 0.99, 40)
