@@ -6,6 +6,8 @@ matplotlib, sympy and ipywidgets themselves, and only they do.
 """
 
 from . import analysis, problems, schedules
+from .averaging import EMAWeights, PolyakAverage
+from .clipping import ClipByNorm, ClipByValue
 from .rules import (
     ALL_RULES,
     SGD,
@@ -35,10 +37,14 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "ClipByNorm",
+    "ClipByValue",
     "Diverged",
+    "EMAWeights",
     "Momentum",
     "Nadam",
     "Nesterov",
+    "PolyakAverage",
     "Preconditioned",
     "RMSProp",
     "RMSPropNesterov",

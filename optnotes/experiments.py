@@ -520,6 +520,37 @@ def amsgrad_counterexample():
     return w.Experiment("amsgrad-counterexample", controls, draw, static=("C", "steps"))
 
 
+# --- Cliffs and clipping ------------------------------------------------------------
+
+
+@experiment("clipping")
+def clipping_experiment():
+    from .clipping import ClipByNorm
+
+    view = PathFigure()
+    problem = problems.Cliff()
+
+    def draw(lr, max_norm, steps):
+        view.show_problem(problem)
+        sgd = rules.SGD(lr=lr)
+        view.set_paths(
+            {
+                "SGD": trace(sgd, problem.grad, problem.start, steps),
+                f"clipped at c = {max_norm:g}": trace(
+                    ClipByNorm(sgd, max_norm=max_norm), problem.grad, problem.start, steps
+                ),
+            }
+        )
+        return view
+
+    controls = {
+        "lr": w.lr(1.0, 1e-2, 3.0),
+        "max_norm": w.Log("clipping threshold c", 1.0, 0.05, 20.0),
+        "steps": w.steps(60, 1, 300),
+    }
+    return w.Experiment("clipping", controls, draw, static=("lr", "max_norm"))
+
+
 # --- Schedules and practice --------------------------------------------------------
 
 SCHEDULES = (

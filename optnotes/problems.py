@@ -330,6 +330,52 @@ class HeavyBallCounterexample(Problem):
         return np.stack([np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))])
 
 
+class Cliff(Problem):
+    r"""A shallow bowl with a cliff across it (after Pascanu, Mikolov & Bengio 2013,
+    Figure 6, where a recurrent network's loss has one):
+
+    .. math:: f(x, y) = \tfrac{c}{2}(x^2 + y^2) + h\, \sigma\bigl(s (x - 1)\bigr),
+              \qquad \sigma(u) = 1/(1 + e^{-u})
+
+    The loss drops by about h (``height``) across the line x = 1, within a width of
+    a few 1/s (``steepness``); there the slope reaches about :math:`h s/4`, far
+    above the bowl's. A step taken on the cliff is that slope times the rate.
+    """
+
+    name = "cliff"
+    start = (3.0, 1.5)
+    bounds = ((-10.0, 4.0), (-3.0, 3.0))
+
+    def __init__(self, height: float = 2.0, steepness: float = 20.0, curvature: float = 0.1):
+        self.height = _checks.positive("height", height)
+        self.steepness = _checks.positive("steepness", steepness)
+        self.curvature = _checks.positive("curvature", curvature)
+        # The minimum: on y = 0, where c x = -h s σ'(s(x - 1)); Newton from 0.
+        x = 0.0
+        for _ in range(50):
+            x -= self._grad(np.array([x, 0.0]))[0] / self._second(x)
+        self.minima = ((float(x), 0.0),)
+
+    @staticmethod
+    def _sigmoid(u):
+        return 0.5 * (1 + np.tanh(u / 2))  # 1/(1 + e^-u), without overflow
+
+    def _value(self, p):
+        x, y = p
+        bowl = 0.5 * self.curvature * (x**2 + y**2)
+        return bowl + self.height * self._sigmoid(self.steepness * (x - 1))
+
+    def _grad(self, p):
+        x, y = p
+        sig = self._sigmoid(self.steepness * (x - 1))
+        cliff = self.height * self.steepness * sig * (1 - sig)
+        return np.stack([self.curvature * x + cliff, self.curvature * y])
+
+    def _second(self, x):
+        sig = self._sigmoid(self.steepness * (x - 1))
+        return self.curvature + self.height * self.steepness**2 * sig * (1 - sig) * (1 - 2 * sig)
+
+
 PROBLEMS = {
     "ravine": ravine,
     "Rosenbrock": Rosenbrock,

@@ -100,6 +100,13 @@ class Rule:
         return self.State._fields[1:]
 
 
+def a_rule(name, value):
+    """Check that a wrapper was given a rule (for clipping and averaging)."""
+    if not isinstance(value, Rule):
+        raise TypeError(f"{name} must be an optnotes rule (as Adam(lr=1e-3)), got {value!r}")
+    return value
+
+
 def _lr(name, value):
     return _checks.rate_or_schedule(name, value, _checks.positive)
 

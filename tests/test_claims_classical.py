@@ -14,6 +14,7 @@ written out here, not by comparing optnotes with itself:
   tuning cycles on a piecewise quadratic with m = 1, L = 25.
 """
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -562,3 +563,57 @@ def test_adams_adaptive_rate_spreads_widely_in_its_first_steps():
     assert ratio[1] == pytest.approx(exact, rel=0.05)  # about 13
     assert ratio[1] > ratio[5] > ratio[100] > ratio[1000]
     assert ratio[1000] < 1.2 < 10 < ratio[1]
+
+
+def test_averaging_instead_of_decaying():
+    # schedules.md: with a constant rate, averaging every iterate does little
+    # better than the last iterate and over ten times worse than the last half's
+    # average; the start alone (the mean of noiseless gradient descent's path)
+    # is about as far off; the last half's average does as well as the best
+    # decay, the EMA within a small factor of it.
+    # Plain numpy SGD and averages here, on other seeds than the page's.
+    problem = on.problems.LeastSquares()
+    f_star = float(problem.value(np.array(problem.minima[0])))
+    steps, lr = 1000, 0.1
+    decays = ("1/t", "cosine", "linear")
+    gap = {kind: [] for kind in ("last", "all", "half", "ema", *decays)}
+    for seed in range(20, 30):
+        for kind, rate in (
+            ("constant", lambda t: lr),
+            ("1/t", lambda t: lr / (1 + 0.01 * t)),
+            ("cosine", lambda t: lr * 0.5 * (1 + math.cos(math.pi * t / steps))),
+            ("linear", lambda t: lr * (1 - t / steps)),
+        ):
+            oracle = problem.minibatch_oracle(4, seed=seed)
+            x, xs = np.array(problem.start, dtype=float), []
+            for t in range(steps):
+                x = x - rate(t) * oracle(x)
+                xs.append(x)
+            xs = np.array(xs)
+            if kind != "constant":
+                gap[kind].append(float(problem.value(xs[-1])) - f_star)
+                continue
+            ema = xs[0]
+            for x_t in xs[1:]:
+                ema = 0.99 * ema + 0.01 * x_t
+            for name, point in (
+                ("last", xs[-1]),
+                ("all", xs.mean(axis=0)),
+                ("half", xs[steps // 2 :].mean(axis=0)),
+                ("ema", ema),
+            ):
+                gap[name].append(float(problem.value(point)) - f_star)
+    mean = {kind: np.mean(values) for kind, values in gap.items()}
+    # noiseless gradient descent on f(w) = |A w - b|^2 / (2n), from the start
+    a, b = problem.features, problem.targets
+    x, path = np.array(problem.start, dtype=float), []
+    for _ in range(steps):
+        x = x - lr * a.T @ (a @ x - b) / len(b)
+        path.append(x)
+    transient = float(problem.value(np.mean(path, axis=0))) - f_star
+    assert 0.4 * mean["last"] < mean["all"] < mean["last"], mean
+    assert mean["all"] > 10 * mean["half"], mean
+    assert 0.5 < transient / mean["all"] < 2, (transient, mean)
+    best = min(mean[kind] for kind in decays)
+    assert mean["half"] < 1.2 * best, mean
+    assert mean["ema"] < 3 * best, mean

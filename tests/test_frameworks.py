@@ -835,6 +835,131 @@ def test_what_the_frameworks_lack(torch, optax, keras):
     assert "nesterov" in inspect.signature(optax.rmsprop).parameters
 
 
+# --- Gradient clipping ---------------------------------------------------------------------------
+
+CLIFF = on.problems.Cliff()
+
+
+def test_clipping_by_norm(torch, jax, optax, keras):
+    """ClipByNorm(rule, c, eps=1e-6) is PyTorch's clip_grad_norm_ before the step;
+    eps = 0 is optax's clip_by_global_norm and Keras's global_clipnorm. On the
+    cliff, where the gradient reaches 10 and clipping at 1 changes every step
+    there; the two eps differ by more than the tolerance."""
+    from optnotes.clipping import ClipByNorm
+
+    def clip(opt, k):
+        torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
+
+    for rule, make in [
+        (on.SGD(lr=1.0), lambda p: torch.optim.SGD(p, lr=1.0)),
+        (on.Adam(lr=0.3), lambda p: torch.optim.Adam(p, lr=0.3, eps=1e-8)),
+    ]:
+        theirs = torch_path(torch, make, CLIFF, before_step=clip)[0]
+        path = ours(ClipByNorm(rule, max_norm=1.0, eps=1e-6), CLIFF)
+        assert_same(theirs, path, f"PyTorch {type(rule).__name__} + clip_grad_norm_")
+    sgd = ours(ClipByNorm(on.SGD(lr=1.0), max_norm=1.0), CLIFF)
+    assert_differ(sgd, ours(ClipByNorm(on.SGD(lr=1.0), 1.0, eps=1e-6), CLIFF), "eps", 1e-9)
+    assert_differ(sgd, ours(on.SGD(lr=1.0), CLIFF), "clipped against not", 1.0)
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(1.0))
+    assert_same(optax_path(jax, optax, tx, CLIFF)[0], sgd, "optax clip_by_global_norm + sgd")
+    keras_sgd = keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=1.0)
+    assert_same(keras_path(keras, keras_sgd, CLIFF), sgd, "Keras SGD(global_clipnorm)")
+
+
+def test_keras_clipnorm_clips_each_variable_by_its_own_norm(keras):
+    """clipping.md: Keras's clipnorm clips each variable's gradient by that
+    variable's norm (and so can turn the step); global_clipnorm, one norm over
+    all, keeps the direction, as ClipByNorm."""
+    from optnotes.clipping import ClipByNorm
+
+    g = [np.array([3.0, 4.0]), np.array([0.3, 0.4])]  # norms 5 and 0.5
+    moved = {}
+    for name, kwargs in {"clipnorm": {"clipnorm": 1.0}, "global": {"global_clipnorm": 1.0}}.items():
+        opt = keras.optimizers.SGD(learning_rate=1.0, **kwargs)
+        v = [keras.Variable(np.zeros(2), dtype="float64") for _ in g]
+        opt.apply_gradients(list(zip(g, v, strict=True)))
+        moved[name] = -np.concatenate([np.asarray(x.value) for x in v])
+    per_variable = np.concatenate([gi * min(1.0, 1.0 / np.linalg.norm(gi)) for gi in g])
+    assert_same(moved["clipnorm"][None], per_variable[None], "Keras clipnorm, per variable")
+    rule = ClipByNorm(on.SGD(lr=1.0), max_norm=1.0)
+    flat = np.concatenate(g)
+    ours_step = -rule.step(np.zeros(4), lambda x: flat, rule.init(np.zeros(4)))[0]
+    assert_same(moved["global"][None], ours_step[None], "Keras global_clipnorm")
+    assert_differ(moved["clipnorm"][None], ours_step[None], "per variable against global", 0.1)
+
+
+def test_clipping_by_value(torch, jax, optax):
+    """ClipByValue(rule, c) is PyTorch's clip_grad_value_ and optax's clip."""
+    from optnotes.clipping import ClipByNorm, ClipByValue
+
+    def clip(opt, k):
+        torch.nn.utils.clip_grad_value_(opt.param_groups[0]["params"], 0.5)
+
+    theirs = torch_path(torch, lambda p: torch.optim.SGD(p, lr=1.0), CLIFF, before_step=clip)[0]
+    path = ours(ClipByValue(on.SGD(lr=1.0), max_value=0.5), CLIFF)
+    assert_same(theirs, path, "PyTorch SGD + clip_grad_value_")
+    tx = optax.chain(optax.clip(0.5), optax.sgd(1.0))
+    assert_same(optax_path(jax, optax, tx, CLIFF)[0], path, "optax clip + sgd")
+    by_norm = ours(ClipByNorm(on.SGD(lr=1.0), max_norm=0.5), CLIFF)
+    assert_differ(path, by_norm, "by value against by norm", 1e-3)
+
+
+# --- Iterate averaging ---------------------------------------------------------------------------
+
+
+def _torch_averages(torch, lr, problem, start=0, **kwargs):
+    """SGD's iterates averaged by PyTorch's AveragedModel, updated after each step
+    from step ``start`` + 1 on (the averages from then on)."""
+    from torch.optim.swa_utils import AveragedModel
+
+    averages, steps = [], [0]
+
+    class Averager:  # stepped after each optimizer.step(), as a scheduler is
+        def __init__(self, opt):
+            self.module = torch.nn.Module()
+            self.module.p = opt.param_groups[0]["params"][0]
+            self.averaged = AveragedModel(self.module, **kwargs)
+
+        def step(self):
+            steps[0] += 1
+            if steps[0] > start:
+                self.averaged.update_parameters(self.module)
+                averages.append(self.averaged.module.p.detach().numpy().copy())
+
+    torch_path(torch, lambda p: torch.optim.SGD(p, lr=lr), problem, scheduler=Averager)
+    return np.array(averages)
+
+
+def _our_averages(rule, problem):
+    return np.array([s.average for s in ours_with_state(rule, problem)[1][1:]])
+
+
+def test_iterate_averages(torch, keras):
+    """PolyakAverage is PyTorch's AveragedModel (its default, equal weights) and
+    EMAWeights(β) its get_ema_multi_avg_fn(β), each updated after every step;
+    EMAWeights is also Keras's use_ema=True, ema_momentum=β."""
+    from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+    polyak = _our_averages(on.PolyakAverage(on.SGD(lr=0.1)), QUAD5)
+    assert_same(_torch_averages(torch, 0.1, QUAD5), polyak, "PyTorch AveragedModel")
+    tail = _our_averages(on.PolyakAverage(on.SGD(lr=0.1), start=20), QUAD5)
+    theirs = _torch_averages(torch, 0.1, QUAD5, start=20)
+    assert_same(theirs, tail[20:], "PyTorch AveragedModel from step 21 (swa_start)")
+    assert_differ(tail[20:], polyak[20:], "tail against full average")
+    ema = _our_averages(on.EMAWeights(on.SGD(lr=0.1), decay=0.9), QUAD5)
+    theirs = _torch_averages(torch, 0.1, QUAD5, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+    assert_same(theirs, ema, "PyTorch AveragedModel, EMA")
+    assert_differ(polyak, ema, "Polyak against EMA")
+
+    keras_sgd = keras.optimizers.SGD(learning_rate=0.1, use_ema=True, ema_momentum=0.9)
+    v = keras.Variable(np.array(QUAD5.start, dtype=np.float64), dtype="float64")
+    kept = []
+    for _ in range(STEPS):
+        keras_sgd.apply_gradients([(QUAD5.grad(np.asarray(v.value)), v)])
+        kept.append(np.asarray(keras_sgd._model_variables_moving_average[0].value))
+    assert_same(np.array(kept), ema, "Keras use_ema")
+
+
 # --- Schedules, value for value ------------------------------------------------------------------
 
 
