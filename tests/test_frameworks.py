@@ -904,6 +904,51 @@ def test_clipping_by_value(torch, jax, optax):
     assert_differ(path, by_norm, "by value against by norm", 1e-3)
 
 
+# --- L-BFGS --------------------------------------------------------------------------------------
+
+
+def _torch_lbfgs(torch, problem, lr, memory, steps):
+    """torch.optim.LBFGS, one update per step() (max_iter=1), no line search."""
+    p = torch.nn.Parameter(torch.tensor(problem.start, dtype=torch.float64))
+    opt = torch.optim.LBFGS([p], lr=lr, max_iter=1, history_size=memory, line_search_fn=None)
+
+    def closure():
+        opt.zero_grad()
+        x = p.detach().numpy().copy()
+        p.grad = torch.from_numpy(np.asarray(problem.grad(x), dtype=np.float64))
+        return torch.tensor(float(problem.value(x)), dtype=torch.float64)
+
+    path = [p.detach().numpy().copy()]
+    for _ in range(steps):
+        opt.step(closure)
+        path.append(p.detach().numpy().copy())
+    return np.array(path)
+
+
+@pytest.mark.parametrize(
+    "problem, lr, memory, steps",
+    [
+        (on.problems.ravine(100), 1.0, 10, 6),  # at 7, g·d > -1e-9: PyTorch stops
+        (QUAD5, 1.0, 2, 12),  # the memory fills and the oldest pair goes
+        (ROSENBROCK, 0.05, 5, STEPS),
+    ],
+)
+def test_lbfgs_as_pytorch(torch, problem, lr, memory, steps):
+    """LBFGS(lr, memory) is torch.optim.LBFGS(lr, history_size=memory,
+    max_iter=1, line_search_fn=None), step for step, while PyTorch takes every
+    step (it skips them once max |g| <= 1e-7 or the direction is flat)."""
+    from optnotes.quasi_newton import LBFGS
+
+    theirs = _torch_lbfgs(torch, problem, lr, memory, steps)
+    path = ours(LBFGS(lr=lr, memory=memory), problem, steps)
+    assert np.abs(problem.grad(path[-2])).max() > 1e-7  # PyTorch still stepping
+    assert_same(theirs, path, f"PyTorch LBFGS on {problem}")
+    plain = ours(
+        on.SGD(lr=lr * min(1.0, 1 / np.abs(problem.grad(problem.start)).sum())), problem, steps
+    )
+    assert_differ(path, plain, "L-BFGS against gradient descent")
+
+
 # --- Iterate averaging ---------------------------------------------------------------------------
 
 
