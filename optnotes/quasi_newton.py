@@ -82,7 +82,8 @@ class LBFGS(Rule):
 
     def step(self, x, grad_fn, state):
         if not isinstance(state, LBFGSState):
-            raise TypeError(f"LBFGS.step takes the state made by LBFGS.init, got {state!r}")
+            made_by, got = "the state made by LBFGS.init", type(state).__name__
+            raise TypeError(f"LBFGS.step takes {made_by}, got {got}")
         t, S, Y, gamma = state.t, state.S, state.Y, state.gamma
         g = gradient(grad_fn, x, t)
         if t > 0:
