@@ -682,3 +682,26 @@ def test_memory_statements(rule, buffers):
     from optnotes import analysis
 
     assert analysis.state_multiple(rule) == buffers == len(rule.buffers)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kappa=st.floats(1.0, 1e4),
+    lr=st.floats(0.05, 5.0),
+    start=st.tuples(st.floats(-10, 10), st.floats(-10, 10)).filter(
+        lambda p: min(abs(p[0]), abs(p[1])) > 1e-3
+    ),
+)
+def test_adagrad_curvature_cancels_for_any_kappa_rate_and_start(kappa, lr, start):
+    # The claim attacked: on an axis-aligned quadratic each coordinate's path
+    # does not depend on its curvature (eps = 0), so the final rates are
+    # 1/lambda times the factor of a curvature-1 run from the same start.
+    curvatures = np.array([1 / kappa, 1.0])
+    rule = on.Adagrad(lr=lr, eps=1e-300)
+    x, state = np.array(start), rule.init(start)
+    for _ in range(100):
+        x, state = rule.step(x, lambda y: curvatures * y, state)
+    rates = lr / np.sqrt(state.r)
+    for i in range(2):
+        expected = _rate_factor(start[i], lr, steps=100) / curvatures[i]
+        assert rates[i] == pytest.approx(expected, rel=1e-8)

@@ -269,3 +269,17 @@ def test_bad_schedule_arguments_are_refused(make, message):
 def test_bad_steps_are_refused(t):
     with pytest.raises(ValueError, match="a schedule takes step counts t = 0, 1, 2"):
         sch.exponential_decay(0.1, 0.1)(t)
+
+
+def test_polynomial_powers_above_one_fall_fast_first_and_below_one_last():
+    # schedules.md: "Powers above 1 fall fast first and flatten near the end;
+    # powers below 1, the other way round" (and 1 is a straight line).
+    t = np.arange(101)
+    for power, faster in ((2.0, "first"), (0.5, "last"), (1.0, None)):
+        drops = -np.diff(sch.polynomial_decay(1.0, total=100, power=power)(t))
+        if faster == "first":
+            assert drops[0] > 10 * drops[-1]
+        elif faster == "last":
+            assert drops[-1] > 10 * drops[0]
+        else:
+            np.testing.assert_allclose(drops, 0.01)
