@@ -577,6 +577,34 @@ def adadelta_units() -> Derivation:
     return d
 
 
+# --- Conjugate gradients and quasi-Newton methods --------------------------------
+
+
+def cg_as_momentum() -> Derivation:
+    r"""Linear CG's step, :math:`x_{k+1} = x_k + \alpha_k p_k` with
+    :math:`p_k = -g_k + \beta_k p_{k-1}`, is a momentum step
+    :math:`x_{k+1} = x_k - \alpha_k g_k + \mu_k (x_k - x_{k-1})` with
+    :math:`\mu_k = \alpha_k \beta_k / \alpha_{k-1}` (the last step was
+    :math:`x_k - x_{k-1} = \alpha_{k-1} p_{k-1}`). Every quantity here is one
+    coordinate: the identity is linear, so it holds coordinate by coordinate.
+    """
+    d = Derivation("conjugate gradients as momentum")
+    x_k, x_prev, g_k = sp.symbols("x_k x_{k-1} g_k", real=True)
+    a_k, a_prev, b_k = sp.symbols(r"alpha_k \alpha_{k-1} beta_k", positive=True)
+    p_prev = d.add("p_previous", r"p_{k-1}", (x_k - x_prev) / a_prev, "from the last step")
+    p_k = d.add("p", r"p_k", -g_k + b_k * p_prev)
+    step = sp.collect(sp.expand(x_k + a_k * p_k), [g_k, x_prev], evaluate=True)
+    d.add("step", r"x_{k+1} = x_k + \alpha_k p_k", step)
+    d.add("mu", r"\mu_k", sp.simplify(-step.coeff(x_prev)), "the coefficient of $-x_{k-1}$")
+    d.add(
+        "momentum",
+        r"x_{k+1}",
+        sp.Symbol("x_k") - a_k * g_k + sp.Symbol(r"\mu_k") * (x_k - x_prev),
+        "a momentum step",
+    )
+    return d
+
+
 # --- Adam and its successors ----------------------------------------------------
 
 beta1, beta2, eps = sp.symbols("beta_1 beta_2 epsilon", positive=True)
@@ -995,4 +1023,358 @@ def inverse_time_variance() -> Derivation:
         tuple(exponents),
     )
     d.add("slope", r"\frac{d\log V}{d\log t}", sp.Max(*exponents), "as $t\\to\\infty$")
+    return d
+
+
+# --- Batch size -------------------------------------------------------------------
+
+
+def minibatch_variance() -> Derivation:
+    r"""The variance of the mean of B of n numbers drawn without replacement.
+
+    With :math:`I_i` the indicator that example i is drawn, the mean is
+    :math:`\bar x = \frac1B \sum_i I_i x_i`; the moments of the indicators are
+    counts of subsets, :math:`E[I_i] = \binom{n-1}{B-1}/\binom{n}{B}` and
+    :math:`E[I_i I_j] = \binom{n-2}{B-2}/\binom{n}{B}` for :math:`i \ne j`. Written
+    with :math:`S_1 = \sum x_i`, :math:`S_2 = \sum x_i^2` and the population
+    variance :math:`\sigma^2 = S_2/n - (S_1/n)^2`.
+    """
+    d = Derivation("the variance of a minibatch mean")
+    n, B = sp.symbols("n B", positive=True, integer=True)
+    S1, S2 = sp.symbols("S_1 S_2", real=True)
+    p1 = d.add(
+        "p1", r"E[I_i]", sp.factor(sp.combsimp(sp.binomial(n - 1, B - 1) / sp.binomial(n, B)))
+    )
+    p2 = d.add(
+        "p2",
+        r"E[I_i I_j]",
+        sp.factor(sp.combsimp(sp.binomial(n - 2, B - 2) / sp.binomial(n, B))),
+        "$i \\ne j$",
+    )
+    # Var(Σ I_i x_i) = Σ_i x_i² Var(I_i) + Σ_{i≠j} x_i x_j Cov(I_i, I_j)
+    cross = S1**2 - S2  # Σ_{i≠j} x_i x_j
+    variance = (S2 * (p1 - p1**2) + cross * (p2 - p1**2)) / B**2
+    pop = S2 / n - (S1 / n) ** 2
+    d.add("variance", r"\operatorname{Var}(\bar x)", sp.factor(variance))
+    d.add(
+        "in_sigma",
+        r"\operatorname{Var}(\bar x)",
+        sp.factor(sp.cancel(variance / pop)) * sigma**2,
+        "with $\\sigma^2 = S_2/n - S_1^2/n^2$",
+    )
+    return d
+
+
+def noise_scale_step() -> Derivation:
+    r"""McCandlish et al.'s best step for a batch of B (their §2.2): the expected
+    loss after a step :math:`\epsilon` along the batch gradient, in the quadratic
+    model, :math:`L - \epsilon |G|^2 + \tfrac12 \epsilon^2 (G^\top H G +
+    \operatorname{tr}(H\Sigma)/B)` (their eq. 2.5), minimised over
+    :math:`\epsilon`; then the steps and examples of the trade-off of their §2.3,
+    :math:`S = S_\min (1 + B_\text{crit}/B)` and :math:`E = B S`."""
+    d = Derivation("the best step of a batch")
+    eps, B, g2, gHg, trHS, L = sp.symbols(
+        r"epsilon B |G|^2 G^{\top}HG \operatorname{tr}(H\Sigma) L", positive=True
+    )
+    expected = d.add(
+        "expected",
+        r"E[L(\theta - \epsilon G_\text{est})]",
+        L - eps * g2 + eps**2 / 2 * (gHg + trHS / B),
+    )
+    (best,) = sp.solve(sp.diff(expected, eps), eps)
+    d.add("eps_opt", r"\epsilon_\text{opt}(B)", best)
+    e_max = g2 / gHg
+    b_noise = trHS / gHg
+    d.add("eps_max", r"\epsilon_\text{max}", sp.limit(best, B, sp.oo), "$B \\to \\infty$")
+    d.add("ratio", r"\epsilon_\text{opt}/\epsilon_\text{max}", sp.simplify(best / e_max))
+    drop = sp.simplify(L - expected.subs(eps, best))
+    d.add("drop", r"\Delta L_\text{opt}(B)", drop)
+    drop_max = sp.limit(drop, B, sp.oo)
+    d.add("drop_max", r"\Delta L_\text{max}", drop_max, "$B \\to \\infty$")
+    d.add("drop_ratio", r"\Delta L_\text{opt}/\Delta L_\text{max}", sp.simplify(drop / drop_max))
+    d.add("b_noise", r"B_\text{noise}", b_noise, "the ratio's $B$ scale")
+    Bn = sp.Symbol(r"B_{\text{noise}}", positive=True)
+    d.add(
+        "ratio_noise",
+        r"\epsilon_\text{opt}/\epsilon_\text{max}",
+        sp.simplify((best / e_max).subs(trHS, Bn * gHg)),
+        "with $\\operatorname{tr}(H\\Sigma) = B_\\text{noise}\\, G^\\top H G$",
+    )
+    # the trade-off: S = S_min (1 + B_crit/B), E = B S, E_min = S_min B_crit
+    S_min, B_crit = sp.symbols(r"S_{\min} B_{\text{crit}}", positive=True)
+    S = S_min * (1 + B_crit / B)
+    E = B * S
+    E_min = sp.limit(E, B, 0)
+    d.add("e_min", r"E_\min", E_min, "$B \\to 0$")
+    d.add(
+        "tradeoff",
+        r"\left(\frac{S}{S_\min} - 1\right)\left(\frac{E}{E_\min} - 1\right)",
+        sp.simplify((S / S_min - 1) * (E / E_min - 1)),
+    )
+    return d
+
+
+# --- What SGD can guarantee -------------------------------------------------------------
+# The letters of book/guarantees.md: L the smoothness (the gradient's Lipschitz constant),
+# m the strong convexity, R the distance from the start to a minimiser, sigma^2 the variance
+# of a stochastic gradient, M^2 a bound on its second moment. Each function is one piece of
+# algebra of a bound's proof; tests/test_guarantees.py checks every result.
+
+L_s, m_s = sp.symbols("L m", positive=True)  # smoothness and strong convexity
+R_s, M_s = sp.symbols("R M", positive=True)  # distance to x*, bound on E||G||^2 (its root)
+T_s = sp.Symbol("T", positive=True)  # number of steps (a real, for the calculus)
+
+
+def descent_lemma() -> Derivation:
+    r"""One step of gradient descent on the quadratic upper model of an L-smooth f.
+
+    With :math:`g = \nabla f(x)` and the step :math:`y = x - \alpha g`, smoothness gives
+    :math:`f(y) \le f(x) - \alpha\|g\|^2 + \tfrac{L}{2}\alpha^2\|g\|^2`; the model falls for
+    :math:`0 < \alpha < 2/L` and falls most at :math:`\alpha = 1/L`, by
+    :math:`\|g\|^2/(2L)`.
+    """
+    d = Derivation("the descent lemma")
+    f0 = sp.Symbol("f(x)")
+    g2 = sp.Symbol(r"\|g\|^2", positive=True)
+    a_real = sp.Symbol(r"alpha", real=True)
+    model = f0 - alpha * g2 + L_s / 2 * alpha**2 * g2
+    d.add("model", r"f(x - \alpha g)", model, "smoothness", rel=r"\le")
+    change = d.add("change", r"f(x - \alpha g) - f(x)", sp.factor(model - f0), rel=r"\le")
+    falls = sp.solve_univariate_inequality((change / g2).subs(alpha, a_real) < 0, a_real)
+    d.add("falls", r"\text{the model falls}", falls, rel=r"\iff")
+    best = d.add("best_step", r"\alpha^\ast", sp.solve(sp.diff(model, alpha), alpha)[0])
+    d.add(
+        "best_change", r"f(x - g/L) - f(x)", sp.simplify(model.subs(alpha, best) - f0), rel=r"\le"
+    )
+    return d
+
+
+def gd_convex_bounds() -> Derivation:
+    r"""Gradient descent at :math:`1/L` on a convex L-smooth f: the per-step inequality
+    behind the :math:`LR^2/(2t)` bound, and the two worst cases it is measured against.
+
+    - The per-step identity :math:`\tfrac L2(\|x_t - x^*\|^2 - \|x_{t+1} - x^*\|^2) =
+      \langle g_t, x_t - x^*\rangle - \|g_t\|^2/(2L)`, written with components of a
+      vector in three dimensions and read back in inner products.
+    - The Huber function :math:`L h_\delta` (quadratic for :math:`|x| \le \delta`,
+      linear beyond) with :math:`\delta = R/(2t+1)` from :math:`x_0 = R`: after t steps
+      of length :math:`\delta` the gap is :math:`LR^2/(4t+2)` (Drori & Teboulle 2014).
+    - The worst quadratic :math:`\lambda x^2/2` with :math:`0 < \lambda \le L`:
+      :math:`\lambda = L/(2t+1)`, a gap about :math:`1/(2e)` of the bound.
+    - Nesterov's (2004, Corollary 2.1.2) :math:`2LR^2/(t+4)` against :math:`LR^2/(2t)`.
+    """
+    d = Derivation("gradient descent on a smooth convex function")
+    n = 3
+    x = sp.Matrix(sp.symbols(f"x1:{n + 1}", real=True))
+    xs = sp.Matrix(sp.symbols(f"s1:{n + 1}", real=True))
+    g = sp.Matrix(sp.symbols(f"g1:{n + 1}", real=True))
+    x_next = x - g / L_s
+    drop = sp.expand(L_s / 2 * ((x - xs).dot(x - xs) - (x_next - xs).dot(x_next - xs)))
+    inner = sp.Symbol(r"\langle g_t, x_t - x^\ast\rangle")
+    g2 = sp.Symbol(r"\|g_t\|^2", positive=True)
+    # read the components back: the part linear in x - x* is the inner product, and the
+    # rest must be a multiple of ||g||^2 (checked: the ratio holds no component)
+    rest = sp.expand(drop - g.dot(x - xs))
+    share = sp.simplify(rest / g.dot(g))
+    if share.free_symbols & set(x) | share.free_symbols & set(xs) | share.free_symbols & set(g):
+        raise ArithmeticError("the step's distance change is not <g, x - x*> + c ||g||^2")
+    d.add(
+        "per_step",
+        r"\tfrac{L}{2}\bigl(\|x_t - x^\ast\|^2 - \|x_{t+1} - x^\ast\|^2\bigr)",
+        inner + share * g2,
+        "$x_{t+1} = x_t - g_t/L$",
+    )
+    t_ = sp.Symbol("t", positive=True)
+    d.add("bound", r"f(x_t) - f^\ast", L_s * R_s**2 / (2 * t_), "summed over t steps", rel=r"\le")
+    delta = R_s / (2 * t_ + 1)
+    x_t = R_s - t_ * delta  # every step has length L delta / L = delta while x > delta
+    d.add("huber_x", r"x_t", sp.simplify(x_t), "Huber, $\\delta = R/(2t+1)$")
+    gap = d.add("huber_gap", r"f(x_t) - f^\ast", sp.factor(L_s * (delta * x_t - delta**2 / 2)))
+    d.add("huber_share", r"\frac{LR^2/(4t+2)}{LR^2/(2t)}", sp.simplify(gap / d["bound"]))
+    u = sp.Symbol("u", positive=True)  # lambda / L
+    quad = L_s * R_s**2 * u * (1 - u) ** (2 * t_) / 2
+    u_star = d.add(
+        "quad_u", r"\lambda^\ast / L", sp.solve(sp.diff(quad, u), u)[0], "worst quadratic"
+    )
+    worst = d.add(
+        "quad_gap",
+        r"f(x_t) - f^\ast",
+        L_s * R_s**2 * u_star / 2 * sp.together(1 - u_star) ** (2 * t_),
+        "at $\\lambda^\\ast$",
+    )
+    d.add(
+        "quad_share",
+        r"\lim_{t\to\infty} \frac{f(x_t) - f^\ast}{LR^2/(2t)}",
+        sp.limit(worst / d["bound"], t_, sp.oo),
+    )
+    t_real = sp.Symbol("t", real=True)
+    d.add(
+        "sharper_than_nesterov",
+        r"\frac{LR^2}{2t} < \frac{2LR^2}{t+4}",
+        sp.solve_univariate_inequality(1 / (2 * t_real) < 2 / (t_real + 4), t_real).as_set()
+        & sp.Interval.open(0, sp.oo),
+        rel=r"\iff t \in",
+    )
+    return d
+
+
+def gd_strongly_convex() -> Derivation:
+    r"""Nesterov (2004), Theorem 2.1.15: for an m-strongly convex L-smooth f and a step
+    :math:`0 < h \le 2/(m + L)`, :math:`\|x_t - x^*\|^2 \le (1 - 2hmL/(m+L))^t R^2`.
+    The factor at :math:`h = 2/(m+L)` and at :math:`h = 1/L`, and in :math:`\kappa = L/m`.
+    """
+    d = Derivation("gradient descent on a smooth strongly convex function")
+    hh = sp.Symbol("h", positive=True)
+    q = 1 - 2 * hh * m_s * L_s / (m_s + L_s)
+    d.add("factor", r"\|x_{t+1} - x^\ast\|^2 / \|x_t - x^\ast\|^2", q, "Theorem 2.1.15", rel=r"\le")
+    best = sp.factor(q.subs(hh, 2 / (m_s + L_s)))
+    d.add("best", r"\text{factor at } h = \tfrac{2}{m+L}", best)
+    excess = sp.Symbol("e", positive=True)  # kappa - 1, so that the root is of a square
+    root = sp.factor(sp.sqrt(best.subs(L_s, (1 + excess) * m_s)))
+    d.add(
+        "best_kappa",
+        r"\text{distance rate}",
+        sp.factor(root.subs(excess, kappa - 1)),
+        "$\\kappa = L/m$",
+    )
+    d.add("one_over_L", r"\text{factor at } h = \tfrac1L", sp.factor(q.subs(hh, 1 / L_s)))
+    return d
+
+
+def sgd_convex_step() -> Derivation:
+    r"""Nemirovski et al. (2009), §2.2: with a constant step :math:`\alpha` for T steps, the
+    averaged iterate of projected SGD has :math:`\mathbb E f(\tilde x_T) - f^* \le
+    (R^2 + M^2 T\alpha^2)/(2T\alpha)`. The step that minimises the bound, the bound there,
+    and what a step off by a factor :math:`\theta` costs.
+    """
+    d = Derivation("the averaged iterate of SGD on a convex problem")
+    bound = R_s**2 / (2 * alpha * T_s) + alpha * M_s**2 / 2
+    d.add("bound", r"\mathbb{E} f(\tilde x_T) - f^\ast", bound, "constant step", rel=r"\le")
+    best = d.add("best_step", r"\alpha^\ast", sp.solve(sp.diff(bound, alpha), alpha)[0])
+    at_best = d.add(
+        "best_bound",
+        r"\mathbb{E} f(\tilde x_T) - f^\ast",
+        sp.simplify(bound.subs(alpha, best)),
+        rel=r"\le",
+    )
+    theta = sp.Symbol("theta", positive=True)
+    d.add(
+        "misjudged",
+        r"\frac{\text{bound at } \theta\alpha^\ast}{\text{bound at } \alpha^\ast}",
+        sp.simplify(bound.subs(alpha, theta * best) / at_best),
+    )
+    return d
+
+
+def sgd_inverse_time() -> Derivation:
+    r"""Bottou, Curtis & Nocedal (2018), Theorem 4.7, with unbiased gradients of variance
+    at most :math:`\sigma^2` (their :math:`\mu = 1`, :math:`M = \sigma^2`, :math:`M_V = 0`)
+    and strong convexity m (their c): the induction step of the proof, the least
+    :math:`\nu` that closes it, the :math:`\beta` that makes it smallest; and
+    Nemirovski et al.'s (2009, §2.1) noise-free example, :math:`x_{j+1} = (1 - a/j)x_j`,
+    solved by SymPy as a product (for large j it is about :math:`j^{-a}/\Gamma(1 - a)`:
+    the page shows that with numbers).
+
+    The induction: with :math:`\hat k = \gamma + k`, if
+    :math:`e_k \le \nu/\hat k` and :math:`e_{k+1} \le (1 - \beta m/\hat k) e_k +
+    \beta^2 L\sigma^2/(2\hat k^2)`, then :math:`e_{k+1} \le \nu/(\hat k + 1)` exactly when
+    the computed remainder is not positive.
+    """
+    d = Derivation("SGD with a 1/k step on a strongly convex function")
+    beta, nu = sp.symbols("beta nu", positive=True)
+    kh = sp.Symbol(r"\hat{k}", positive=True)
+    step = (1 - beta * m_s / kh) * nu / kh + beta**2 * L_s * sigma**2 / (2 * kh**2)
+    d.add(
+        "recursion",
+        r"\mathbb{E}[f(x_{k+1})] - f^\ast",
+        step,
+        "if $\\le \\nu/\\hat k$ at k",
+        rel=r"\le",
+    )
+    below = (kh - 1) * nu / kh**2  # nu/(k+1) is above this, by nu/(k^2 (k+1))
+    slack = sp.collect(sp.expand((step - below) * 2 * kh**2), nu) / (2 * kh**2)
+    d.add(
+        "slack",
+        r"\text{that} - \tfrac{\hat k - 1}{\hat k^2}\,\nu",
+        slack,
+        "not positive iff $\\nu \\ge \\nu_{\\min}$",
+    )
+    d.add(
+        "room",
+        r"\tfrac{\nu}{\hat k + 1} - \tfrac{\hat k - 1}{\hat k^2}\,\nu",
+        sp.factor(nu / (kh + 1) - below),
+        "$\\ge 0$",
+    )
+    nu_min = d.add(
+        "nu_min",
+        r"\nu_{\min}",
+        sp.solve(sp.numer(sp.together(slack)), nu)[0],
+        "when $\\beta m > 1$",
+    )
+    b_best = d.add("best_beta", r"\beta^\ast", sp.solve(sp.diff(nu_min, beta), beta)[0])
+    d.add("best_nu", r"\nu_{\min}(\beta^\ast)", sp.factor(nu_min.subs(beta, b_best)))
+    a = sp.Symbol("a", positive=True)
+    s = sp.Symbol("s", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True, positive=True)
+    product = sp.product(1 - a / s, (s, 1, j - 1)).rewrite(sp.gamma)
+    product = sp.gammasimp(product * sp.gamma(j))
+    if isinstance(product, sp.Piecewise):  # (value for a < 1, a < 1), (value otherwise, True)
+        if product.args[0][1] != (a < 1):
+            raise ArithmeticError(f"unexpected branches: {product}")
+        product = product.args[0][0]
+    product = product / sp.gamma(j)
+    d.add("example", r"x_j / x_1", product, "$0 < a < 1$, no noise")
+    return d
+
+
+def sgd_nonconvex_step() -> Derivation:
+    r"""The average of :math:`\mathbb E\|\nabla f(x_k)\|^2` over K steps of SGD at a constant
+    step on an L-smooth f (not convex), with :math:`\Delta = f(x_1) - \inf f`:
+    Bottou et al.'s (2018, Theorem 4.8) bound :math:`\alpha L\sigma^2 + 2\Delta/(K\alpha)`
+    for :math:`\alpha \le 1/L`; the step that minimises it, the bound there
+    (:math:`O(1/\sqrt K)`); Ghadimi & Lan's (2013, Theorem 2.1(a)) bound at a constant
+    step, against Bottou et al.'s; and both floors of a constant step (Theorems 4.6 and
+    4.8) against the exact floors on :math:`\lambda x^2/2` (:func:`sgd_noise_floor`).
+    """
+    d = Derivation("SGD on a smooth non-convex function")
+    K = sp.Symbol("K", positive=True)
+    gap = sp.Symbol("Delta", positive=True)
+    bottou = alpha * L_s * sigma**2 + 2 * gap / (K * alpha)
+    d.add(
+        "bound",
+        r"\frac1K\sum_{k=1}^K \mathbb{E}\|\nabla f(x_k)\|^2",
+        bottou,
+        "Theorem 4.8",
+        rel=r"\le",
+    )
+    best = d.add("best_step", r"\alpha^\ast", sp.solve(sp.diff(bottou, alpha), alpha)[0])
+    d.add("best_bound", r"\text{bound at } \alpha^\ast", sp.simplify(bottou.subs(alpha, best)))
+    d_f2 = 2 * gap / L_s  # Ghadimi & Lan's D_f^2
+    ghadimi = L_s * (d_f2 + sigma**2 * K * alpha**2) / (K * (2 * alpha - L_s * alpha**2))
+    d.add(
+        "ghadimi",
+        r"\mathbb{E}\|\nabla f(x_R)\|^2",
+        sp.factor(ghadimi),
+        "Theorem 2.1(a)",
+        rel=r"\le",
+    )
+    d.add(
+        "ghadimi_share",
+        r"\frac{\text{Ghadimi \& Lan}}{\text{Bottou et al.}}",
+        sp.factor(sp.simplify(ghadimi / bottou)),
+    )
+    V = sgd_noise_floor()["variance"]  # exact E[x^2] at rest on lambda x^2/2
+    loss_floor, grad_floor = lam / 2 * V, lam**2 * V
+    d.add(
+        "loss_share",
+        r"\frac{\text{exact loss floor}}{\alpha L\sigma^2/(2m)}",
+        sp.factor(sp.simplify(loss_floor / (alpha * lam * sigma**2 / (2 * lam)))),
+        "Theorem 4.6, $L = m = \\lambda$",
+    )
+    d.add(
+        "grad_share",
+        r"\frac{\text{exact } \mathbb{E}\|\nabla f\|^2 \text{ floor}}{\alpha L\sigma^2}",
+        sp.factor(sp.simplify(grad_floor / (alpha * lam * sigma**2))),
+        "Theorem 4.8, $L = \\lambda$",
+    )
     return d

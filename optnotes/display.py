@@ -56,14 +56,15 @@ def schedule(Schedule) -> Output:
     return rule(Schedule, method="__call__")
 
 
-def rule(Rule, method: str = "step") -> Output:
-    """The equation of ``Rule`` and, right below it, the code of ``Rule.step``.
+def rule(Rule, method: str | None = "step") -> Output:
+    """The equation of ``Rule`` and, right below it, the code of ``Rule.step``
+    (of ``Rule`` itself with ``method=None``: a function with an equation).
 
     Stacked, not in two columns: the code's lines are up to 80 characters, and
     in half the page's text column they would be cut off.
     """
     eq = equation(Rule)
-    code = source(getattr(Rule, method))
+    code = source(getattr(Rule, method) if method else Rule)
     markdown = f"**{paper(Rule)}**\n\n$$\n{eq}\n$$\n\n```python\n{code}```\n"
     page = (
         f"<div><b>{html.escape(paper(Rule))}</b><p>$${html.escape(eq)}$$</p>"

@@ -34,12 +34,15 @@ class Network:
     def __repr__(self) -> str:
         return f"Network({self.sizes}, {self.n_params} parameters)"
 
-    def init(self, seed: int = 0) -> np.ndarray:
-        """Glorot-uniform weights and zero biases, seeded, as one flat vector."""
+    def init(self, seed: int = 0, scale: float = 1.0) -> np.ndarray:
+        """Glorot-uniform weights (Glorot & Bengio 2010, eq. 16), times ``scale``,
+        and zero biases, seeded, as one flat vector: a layer of a inputs and b
+        outputs draws its weights from U[−l, l] with l = scale·√(6 / (a + b))."""
         rng = np.random.default_rng(_checks.whole("seed", seed))
+        scale = _checks.positive("scale", scale)
         parts = []
         for (a, b), _ in self.shapes:
-            limit = np.sqrt(6 / (a + b))
+            limit = scale * np.sqrt(6 / (a + b))
             parts += [rng.uniform(-limit, limit, size=a * b), np.zeros(b)]
         return np.concatenate(parts)
 
@@ -127,17 +130,26 @@ class Network:
 
 @dataclass(frozen=True)
 class History:
-    """Per-epoch training loss and test accuracy of one run (epoch 0 = start)."""
+    """Per-epoch training loss, test accuracy and test loss of one run (epoch 0 =
+    start)."""
 
     train_loss: np.ndarray
     test_accuracy: np.ndarray
     diverged_at: int | None  # the epoch in which the run blew up, if it did
+    test_loss: np.ndarray | None = None
 
 
 def train(
-    rule, network: Network, data, epochs: int, batch_size: int = 32, seed: int = 0
+    rule,
+    network: Network,
+    data,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    scale: float = 1.0,
 ) -> History:
     """Train ``network`` from its seeded start with ``rule``; evaluate after every epoch.
+    ``scale`` multiplies the initial weights (:meth:`Network.init`).
 
     ``data`` is (X_train, y_train, X_test, y_test). A run that blows up stops
     and reports the epoch, and its curves end there.
@@ -146,9 +158,10 @@ def train(
     epochs = _checks.whole("epochs", epochs, low=1)
     grad_fn = network.minibatch_oracle(X, y, batch_size, seed)
     steps = len(y) // batch_size
-    w = network.init(seed)
+    w = network.init(seed, scale)
     state = rule.init(w)
     losses, accuracies = [network.loss(w, X, y)], [network.accuracy(w, X_test, y_test)]
+    test_losses = [network.loss(w, X_test, y_test)]
     diverged = None
     with np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
@@ -163,4 +176,5 @@ def train(
                 break
             losses.append(loss)
             accuracies.append(network.accuracy(w, X_test, y_test))
-    return History(np.array(losses), np.array(accuracies), diverged)
+            test_losses.append(network.loss(w, X_test, y_test))
+    return History(np.array(losses), np.array(accuracies), diverged, np.array(test_losses))

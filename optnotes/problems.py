@@ -249,6 +249,30 @@ class LeastSquares(Problem):
 
         return grad_fn
 
+    def batches(self, batch_size: int, seed: int = 0):
+        """Minibatch objectives, one per step, without end: each has ``value`` and
+        ``grad`` of the loss on its own batch (drawn as :meth:`minibatch_oracle`
+        draws them), for the rules that search along a line."""
+        batch_size = _checks.whole("batch_size", batch_size, low=1)
+        if batch_size > self.n:
+            raise ValueError(f"batch_size must be at most n = {self.n}, got {batch_size}")
+        rng = np.random.default_rng(_checks.whole("seed", seed))
+        while True:
+            batch = rng.choice(self.n, size=batch_size, replace=False)
+            yield LeastSquares.Batch(self.features[batch], self.targets[batch])
+
+    class Batch:
+        """Least squares on one minibatch: its loss and gradient at a point (2,)."""
+
+        def __init__(self, features, targets):
+            self.features, self.targets = features, targets
+
+        def value(self, w):
+            return 0.5 * np.mean((self.features @ w - self.targets) ** 2)
+
+        def grad(self, w):
+            return self.features.T @ (self.features @ w - self.targets) / len(self.targets)
+
 
 class AdamCounterexample:
     r"""Reddi, Kale & Kumar (2018), Theorem 1: an online convex problem where Adam

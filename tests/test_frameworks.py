@@ -907,10 +907,13 @@ def test_clipping_by_value(torch, jax, optax):
 # --- L-BFGS --------------------------------------------------------------------------------------
 
 
-def _torch_lbfgs(torch, problem, lr, memory, steps):
-    """torch.optim.LBFGS, one update per step() (max_iter=1), no line search."""
+def _torch_lbfgs(torch, problem, lr, memory, steps, line_search=None):
+    """torch.optim.LBFGS, one update per step() (max_iter=1); with a line search,
+    at most 26 evaluations per step (max_eval), so 25 in the search."""
     p = torch.nn.Parameter(torch.tensor(problem.start, dtype=torch.float64))
-    opt = torch.optim.LBFGS([p], lr=lr, max_iter=1, history_size=memory, line_search_fn=None)
+    opt = torch.optim.LBFGS(
+        [p], lr=lr, max_iter=1, max_eval=26, history_size=memory, line_search_fn=line_search
+    )
 
     def closure():
         opt.zero_grad()
@@ -947,6 +950,26 @@ def test_lbfgs_as_pytorch(torch, problem, lr, memory, steps):
         on.SGD(lr=lr * min(1.0, 1 / np.abs(problem.grad(problem.start)).sum())), problem, steps
     )
     assert_differ(path, plain, "L-BFGS against gradient descent")
+
+
+@pytest.mark.parametrize(
+    "problem, memory, steps",
+    [
+        (ROSENBROCK, 10, 40),  # many searches extrapolate, zoom and interpolate
+        (on.problems.Beale(), 5, 30),
+        (on.problems.ravine(100), 10, 6),  # at 7, g·d > -1e-9: both stop
+    ],
+)
+def test_lbfgs_strong_wolfe_as_pytorch(torch, problem, memory, steps):
+    """LBFGS(line_search="strong_wolfe") is torch.optim.LBFGS(line_search_fn=
+    "strong_wolfe", max_iter=1, max_eval=26), step for step."""
+    from optnotes.quasi_newton import LBFGS
+
+    theirs = _torch_lbfgs(torch, problem, 1.0, memory, steps, "strong_wolfe")
+    path = on.run(LBFGS(memory=memory, line_search="strong_wolfe"), problem, problem.start, steps)
+    assert_same(theirs, path, f"PyTorch LBFGS with its strong Wolfe search on {problem}")
+    fixed = ours(LBFGS(memory=memory), problem, steps)
+    assert_differ(path, fixed, "the line search against the fixed step")
 
 
 # --- Iterate averaging ---------------------------------------------------------------------------

@@ -85,3 +85,28 @@ def test_bad_network_input():
         networks.Network((4,))
     with pytest.raises(ValueError, match="batch_size must be at most 2"):
         network.minibatch_oracle(np.zeros((2, 4)), np.zeros(2, dtype=int), batch_size=3)
+
+
+def test_init_is_glorot_uniform_times_the_scale():
+    # Glorot & Bengio (2010), eq. 16: U[-l, l] with l = sqrt(6 / (a + b)).
+    net = networks.Network((64, 32, 10))
+    for scale in (0.5, 1.0, 3.0):
+        layers = net.layers(net.init(seed=1, scale=scale))
+        for (W, b), (a, c) in zip(layers, ((64, 32), (32, 10)), strict=True):
+            limit = scale * np.sqrt(6 / (a + c))
+            assert np.abs(W).max() <= limit and np.abs(W).max() > 0.9 * limit
+            assert np.var(W) == pytest.approx(limit**2 / 3, rel=0.15)
+            assert not b.any()
+    with pytest.raises(ValueError, match=r"scale must lie in \(0, inf\], got 0"):
+        net.init(scale=0.0)
+
+
+def test_equal_hidden_units_stay_equal_under_sgd():
+    # network.md: identical units get identical gradients (Goodfellow et al.
+    # §8.4); checked on the gradient of one batch, unit by unit.
+    net = networks.Network((64, 32, 10))
+    X, y, _, _ = data.digits()
+    w = np.full(net.n_params, 0.05)
+    _, g = net.loss_and_grad(w, X[:64], y[:64])
+    dW1 = net.layers(g)[0][0]
+    np.testing.assert_allclose(dW1, np.repeat(dW1[:, :1], 32, axis=1), rtol=0, atol=1e-15)

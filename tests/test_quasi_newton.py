@@ -70,7 +70,7 @@ def test_lbfgs_refuses_another_rules_state_and_a_non_finite_gradient():
 
 
 def test_lbfgs_stalls_on_minibatch_noise_and_not_on_the_whole_data():
-    # preconditioning.md: with minibatches at alpha = 0.1 the estimate's scale
+    # quasi-newton.md: with minibatches at alpha = 0.1 the estimate's scale
     # gamma collapses and the steps shrink to nothing; with the whole data it
     # converges. Judged from the path alone.
     problem = on.problems.LeastSquares()
