@@ -260,11 +260,11 @@ def steps_to_target(losses, target) -> np.ndarray:
 
 
 def critical_batch(batch_sizes, steps, n=None) -> tuple[float, float]:
-    r"""Fit McCandlish et al.'s :math:`S = S_\min (1 + B_\text{crit}/B)`, that is
-    :math:`S = S_\min + E_\min / B`, to measured steps by least squares in
+    r"""Fit McCandlish et al.'s :math:`S = S_{\min} (1 + B_\text{crit}/B)`, that is
+    :math:`S = S_{\min} + E_{\min} / B`, to measured steps by least squares in
     :math:`1/B`; with ``n`` the data set's size, in the without-replacement
-    :math:`(n - B)/((n - 1)B)` instead. Returns :math:`(S_\min, E_\min)`;
-    :math:`B_\text{crit} = E_\min/S_\min`."""
+    :math:`(n - B)/((n - 1)B)` instead. Returns :math:`(S_{\min}, E_{\min})`;
+    :math:`B_\text{crit} = E_{\min}/S_{\min}`."""
     batch_sizes = np.asarray(batch_sizes, dtype=float)
     steps = np.asarray(steps, dtype=float)
     if batch_sizes.shape != steps.shape or batch_sizes.size < 2:

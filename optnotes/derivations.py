@@ -1071,7 +1071,7 @@ def noise_scale_step() -> Derivation:
     model, :math:`L - \epsilon |G|^2 + \tfrac12 \epsilon^2 (G^\top H G +
     \operatorname{tr}(H\Sigma)/B)` (their eq. 2.5), minimised over
     :math:`\epsilon`; then the steps and examples of the trade-off of their §2.3,
-    :math:`S = S_\min (1 + B_\text{crit}/B)` and :math:`E = B S`."""
+    :math:`S = S_{\min} (1 + B_\text{crit}/B)` and :math:`E = B S`."""
     d = Derivation("the best step of a batch")
     eps, B, g2, gHg, trHS, L = sp.symbols(
         r"epsilon B |G|^2 G^{\top}HG \operatorname{tr}(H\Sigma) L", positive=True
@@ -1105,10 +1105,10 @@ def noise_scale_step() -> Derivation:
     S = S_min * (1 + B_crit / B)
     E = B * S
     E_min = sp.limit(E, B, 0)
-    d.add("e_min", r"E_\min", E_min, "$B \\to 0$")
+    d.add("e_min", r"E_{\min}", E_min, "$B \\to 0$")
     d.add(
         "tradeoff",
-        r"\left(\frac{S}{S_\min} - 1\right)\left(\frac{E}{E_\min} - 1\right)",
+        r"\left(\frac{S}{S_{\min}} - 1\right)\left(\frac{E}{E_{\min}} - 1\right)",
         sp.simplify((S / S_min - 1) * (E / E_min - 1)),
     )
     return d

@@ -6,7 +6,7 @@ Two things, numpy only, pure (the same inputs give the same outputs):
   training set (seeded), each rule's learning rate chosen on it from a grid,
   then the test accuracy of several seeds at the chosen rate;
 - :func:`wilson_data`, the linearly separable data of Wilson, Roelofs, Stern,
-  Srebro & Recht (2017, §3), on which gradient descent from zero finds the
+  Srebro & Recht (2017, §3.3), on which gradient descent from zero finds the
   minimum-norm solution and the adaptive rules a multiple of
   :math:`\operatorname{sign}(X^\top y)`, with :func:`wilson_test_error`, the exact
   error of a weight vector on a new example.
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _checks, data, networks
 
-# --- Wilson et al.'s example (2017, §3) ---------------------------------------
+# --- Wilson et al.'s example (2017, §3.3) -------------------------------------
 
 
 def wilson_data(n: int = 50, p: float = 0.6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -31,9 +31,14 @@ def wilson_data(n: int = 50, p: float = 0.6, seed: int = 0) -> tuple[np.ndarray,
     :math:`x_{i1} = y_i`, :math:`x_{i2} = x_{i3} = 1`, and features of its own:
     one for a positive example, five for a negative one, in a block of five
     starting at column :math:`3 + 5i` (counting from 0); every other entry is 0.
-    So :math:`d = 3 + 5n > n`. The construction needs more positive than
-    negative examples (then :math:`X \operatorname{sign}(X^\top y) = 4y`); a
-    draw without raises ``ValueError``.
+    So :math:`d = 3 + 5n > n`: the paper (§3.3) takes :math:`d = 6n`, whose
+    last :math:`n - 3` columns the training set never uses (a rule started at
+    zero leaves them at zero), so they are left out. The construction needs
+    more positive than negative examples (then
+    :math:`X \operatorname{sign}(X^\top y) = 4y`, the condition of their
+    Lemma 3.1); a draw without raises ``ValueError``. A draw with no negative
+    example at all is allowed: there the minimum-norm fit errs too (with
+    probability :math:`1 - p`), as the tests check.
     """
     n = _checks.whole("n", n, low=1)
     p = _checks.number("p", p, low=0.5, high=1.0, low_open=True)

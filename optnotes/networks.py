@@ -84,8 +84,7 @@ class Network:
         X, y = self._check_data(X, y)
         h = self.forward(w, X)
         z = h[-1]
-        z_max = z.max(axis=1, keepdims=True)
-        log_norm = z_max[:, 0] + np.log(np.exp(z - z_max).sum(axis=1))
+        log_norm = _log_sum_exp(z)
         n = len(y)
         loss = float(np.mean(log_norm - z[np.arange(n), y]))
         # Backward: softmax minus one-hot, then through each layer.
@@ -101,7 +100,10 @@ class Network:
         return loss, np.concatenate(flat)
 
     def loss(self, w, X, y) -> float:
-        return self.loss_and_grad(w, X, y)[0]
+        """Mean cross-entropy (the forward pass alone)."""
+        X, y = self._check_data(X, y)
+        z = self.forward(w, X)[-1]
+        return float(np.mean(_log_sum_exp(z) - z[np.arange(len(y)), y]))
 
     def accuracy(self, w, X, y) -> float:
         X, y = self._check_data(X, y)
@@ -126,6 +128,12 @@ class Network:
             return self.loss_and_grad(w, X[batch], y[batch])[1]
 
         return grad_fn
+
+
+def _log_sum_exp(z: np.ndarray) -> np.ndarray:
+    """log Σ_j exp z_j for each row, computed without overflow."""
+    z_max = z.max(axis=1, keepdims=True)
+    return z_max[:, 0] + np.log(np.exp(z - z_max).sum(axis=1))
 
 
 @dataclass(frozen=True)

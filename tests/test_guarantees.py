@@ -123,6 +123,10 @@ def test_nemirovskis_example_is_still_far_after_a_billion_steps():
     x = math.exp(math.lgamma(1e9 - a) - math.lgamma(1e9) - math.lgamma(1 - a))
     assert x > 1e-2  # Bottou et al. §4.2: "remains greater than 10^-2"
     assert x * 1e9**a * math.gamma(1 - a) == pytest.approx(1, rel=1e-5)  # lgamma's rounding
+    # the page: theta = 1/(2m) (a = 1/2) is orders of magnitude closer; theta = 1/m lands
+    half = math.exp(math.lgamma(1e9 - 0.5) - math.lgamma(1e9) - math.lgamma(0.5))
+    assert 1e-5 < half < 2e-5 and half < x / 100
+    assert math.prod(1 - 1.0 / s for s in range(1, 2)) == 0
 
 
 def test_sgd_nonconvex_step():
@@ -131,6 +135,13 @@ def test_sgd_nonconvex_step():
     assert same(d["best_step"], sp.sqrt(2 * gap / (K * L * sigma**2)))
     assert same(d["best_bound"], 2 * sigma * sp.sqrt(2 * L * gap / K))
     assert same(d["ghadimi_share"], 1 / (2 - L * alpha))
+    # the page: Ghadimi & Lan's bound is Bottou et al.'s times a factor in [1/2, 1]
+    # for 0 < a <= 1/L, computed here from the two bounds themselves
+    a_ = symbol(d["ghadimi"], "alpha")
+    for lip, step in ((7.0, 1e-4), (7.0, 0.07), (7.0, 1 / 7), (0.5, 2.0)):
+        vals = {L: lip, a_: step, K: 50, gap: 3.0, sigma: 1.3}
+        share = float(d["ghadimi"].subs(vals) / d["bound"].subs(vals))
+        assert 0.5 - 1e-12 <= share <= 1 + 1e-12
     assert same(d["loss_share"], 1 / (2 - alpha * lam))
     assert same(d["grad_share"], 1 / (2 - alpha * lam))
 
