@@ -42,14 +42,14 @@ def gradient(grad_fn, x: np.ndarray, t: int) -> np.ndarray:
             f"grad_fn returned an array of shape {g.shape} at step {t}, "
             f"but the parameters have shape {x.shape}"
         )
-    if not np.all(np.isfinite(g)):
+    if not np.isfinite(g).all():
         raise FloatingPointError(f"the gradient at step {t} is not finite (inf or NaN)")
     return g
 
 
 def finite(x: np.ndarray, t: int) -> np.ndarray:
     """Return the new parameters after checking the step did not overflow."""
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         raise FloatingPointError(
             f"the update at step {t} is not finite (inf or NaN): the iterates blew up; "
             "try a smaller learning rate"

@@ -44,7 +44,7 @@ def run(rule, grad_fn, x0, steps: int = 100, *, max_abs: float = BLOW_UP) -> np.
                 x, state = rule.step(x, grad_fn, state)
             except FloatingPointError as error:
                 raise Diverged(k, xs[: k + 1].copy(), str(error)) from None
-            if np.max(np.abs(x), initial=0.0) > max_abs:
+            if np.abs(x).max(initial=0.0) > max_abs:
                 raise Diverged(
                     k, xs[: k + 1].copy(), f"an iterate passed {max_abs:g} in absolute value"
                 )
