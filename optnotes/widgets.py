@@ -48,7 +48,7 @@ SITE_ROOT_ENV = "OPTNOTES_SITE_ROOT"
 FRAMES_URL = "_frames"
 PRINTED_WIDTH = 78  # a text line in the PDF, as the chapters' printed output
 """Where the frames are served, under the site's root."""
-GRID_POINTS = 12
+GRID_POINTS = 10
 """Values of a numeric control on the static page (its default among them)."""
 
 # --- Controls --------------------------------------------------------------------

@@ -23,7 +23,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from optnotes import experiments
+from optnotes import experiments, widgets
 from optnotes.bench import (
     PAGE_WEIGHT_LIMIT,
     frame_urls,
@@ -86,14 +86,14 @@ def test_every_experiment_has_sliders_over_its_grid(pages, page):
             assert labels == [control.label_of(v) for v in grid[key]]
             assert grid[key][index] == control.default
             if control.kind in ("float", "log", "int"):
-                assert len(labels) >= 12 or len(labels) == control.high - control.low + 1
+                assert len(labels) >= widgets.GRID_POINTS or len(labels) == control.high - control.low + 1
         assert len(frame_urls(shown)) == int(np.prod([len(v) for v in grid.values()]))
 
 
 def test_grid_includes_default_and_ends():
     control = experiments.make("momentum-ravine").controls["lr"]
     values = control.grid()
-    assert len(values) == 12 and control.default in values
+    assert len(values) == widgets.GRID_POINTS == 10 and control.default in values
     assert values[0] == control.low and values[-1] == control.high
     ratios = np.diff(np.log(values))
     assert np.all(ratios > 0)  # log-spaced, increasing
@@ -244,7 +244,7 @@ def test_show_in_the_book_build_writes_the_frames(tmp_path, monkeypatch):
     assert "application/vnd.jupyter.widget-view+json" in sliders
     experiment.update()
     assert sliders["image/png"] == base64.b64encode(experiment.png).decode()
-    assert len(list((tmp_path / "frames").glob("*.png"))) == 12
+    assert len(list((tmp_path / "frames").glob("*.png"))) == widgets.GRID_POINTS
 
 
 def test_only_the_frames_the_pages_show_reach_the_site_and_stale_ones_go(tmp_path):
