@@ -86,7 +86,8 @@ def test_every_experiment_has_sliders_over_its_grid(pages, page):
             assert labels == [control.label_of(v) for v in grid[key]]
             assert grid[key][index] == control.default
             if control.kind in ("float", "log", "int"):
-                assert len(labels) >= widgets.GRID_POINTS or len(labels) == control.high - control.low + 1
+                every_int = control.high - control.low + 1
+                assert len(labels) >= widgets.GRID_POINTS or len(labels) == every_int
         assert len(frame_urls(shown)) == int(np.prod([len(v) for v in grid.values()]))
 
 
