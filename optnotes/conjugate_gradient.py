@@ -58,15 +58,20 @@ def linear_cg(A, b, x0, steps: int | None = None) -> LinearCG:
             break
         curvature = p @ A @ p
         if curvature <= 0:
-            raise ValueError(f"A must be positive definite: pᵀAp = {curvature:.3g} at step {k}")
+            why = f"p^T A p = {curvature:.3g} at step {k}"
+            raise ValueError(f"A must be positive definite: {why}")
         alpha = (r @ r) / curvature
         x = x + alpha * p
         r_new = r + alpha * (A @ p)
         beta = (r_new @ r_new) / (r @ r)
         p = -r_new + beta * p
         r = r_new
-        xs.append(x), residuals.append(r), alphas.append(alpha), betas.append(beta)
-    return LinearCG(np.array(xs), np.array(residuals), np.array(alphas), np.array(betas))
+        xs.append(x)
+        residuals.append(r)
+        alphas.append(alpha)
+        betas.append(beta)
+    arrays = (np.array(v) for v in (xs, residuals, alphas, betas))
+    return LinearCG(*arrays)
 
 
 class NonlinearCGState(NamedTuple):
@@ -137,7 +142,8 @@ class NonlinearCG(Rule):
 
     def step(self, x, grad_fn, state):
         if not isinstance(state, NonlinearCGState):
-            made_by, got = "the state made by NonlinearCG.init", type(state).__name__
+            made_by = "the state made by NonlinearCG.init"
+            got = type(state).__name__
             raise TypeError(f"NonlinearCG.step takes {made_by}, got {got}")
         f = objective(grad_fn, "NonlinearCG")
         t = state.t
@@ -155,7 +161,8 @@ class NonlinearCG(Rule):
         slope = float(g @ p)
         tau, used = 0.0, 1
         if slope < -self.FLAT:
-            tau, used = self.search(f, x, g, p, self.first_trial(t, g, state, slope), t)
+            alpha = self.first_trial(t, g, state, slope)
+            tau, used = self.search(f, x, g, p, alpha, t)
         evaluations = state.evaluations + used
         state = NonlinearCGState(t + 1, g, p, tau, slope, evaluations)
         return finite(x + tau * p, t), state

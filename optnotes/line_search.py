@@ -60,7 +60,14 @@ def along(f: Objective, x: np.ndarray, d: np.ndarray, step: int):
     return phi
 
 
-def armijo(phi, start: Point, t: float, c1: float = 1e-4, shrink: float = 0.5, most: int = 50):
+def armijo(
+    phi,
+    start: Point,
+    t: float,
+    c1: float = 1e-4,
+    shrink: float = 0.5,
+    most: int = 50,
+):
     r"""Backtracking (Nocedal & Wright 2006, Algorithm 3.1): shrink t until the
     sufficient-decrease (Armijo) condition holds,
 
@@ -125,7 +132,8 @@ def strong_wolfe(
     """
     c1, c2 = _checks.positive("c1", c1), _checks.positive("c2", c2)
     if not c1 < c2 < 1:
-        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
+        need = "the strong Wolfe conditions need 0 < c1 < c2 < 1"
+        raise ValueError(f"{need}, got c1={c1}, c2={c2}")
 
     def decreases(p: Point) -> bool:
         return p.f <= start.f + c1 * p.t * start.slope
@@ -144,20 +152,26 @@ def strong_wolfe(
         if new.slope >= 0:
             bracket = [previous, new]
             break
-        t = cubic_minimiser(previous, new, new.t + 0.01 * (new.t - previous.t), 10 * new.t)
+        low, high = new.t + 0.01 * (new.t - previous.t), 10 * new.t
+        t = cubic_minimiser(previous, new, low, high)
         previous, new, trials = new, phi(t), trials + 1
     if bracket is None:  # out of trials while still growing t
         return min((start, new), key=lambda p: p.f), trials + 1
 
     low, high = (0, 1) if bracket[0].f <= bracket[1].f else (1, 0)
     stuck = False  # the last trial fell near an end of the bracket
-    while trials < most and abs(bracket[1].t - bracket[0].t) * scale >= tolerance:
+
+    def wide(bracket) -> bool:
+        return abs(bracket[1].t - bracket[0].t) * scale >= tolerance
+
+    while trials < most and wide(bracket):
         t = cubic_minimiser(bracket[0], bracket[1])
         left, right = sorted((bracket[0].t, bracket[1].t))
         margin = 0.1 * (right - left)
         if min(right - t, t - left) < margin:
             if stuck or t >= right or t <= left:
-                t = right - margin if abs(t - right) < abs(t - left) else left + margin
+                near_right = abs(t - right) < abs(t - left)
+                t = right - margin if near_right else left + margin
                 stuck = False
             else:
                 stuck = True
@@ -168,7 +182,8 @@ def strong_wolfe(
             bracket[high] = new
             low, high = (0, 1) if bracket[0].f <= bracket[1].f else (1, 0)
         else:
-            if new.slope * (bracket[high].t - bracket[low].t) >= 0 and not flat(new):
+            towards_high = new.slope * (bracket[high].t - bracket[low].t)
+            if towards_high >= 0 and not flat(new):
                 bracket[high] = bracket[low]
             bracket[low] = new
             if flat(new):

@@ -600,7 +600,10 @@ class Nadam(AdamFamily):
         g = gradient(grad_fn, x, t)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g**2
-        m_bar = beta1 * m / (1 - beta1 ** (t + 2)) + (1 - beta1) * g / (1 - beta1 ** (t + 1))
+        m_bar = (
+            beta1 * m / (1 - beta1 ** (t + 2))  # the next step's correction
+            + (1 - beta1) * g / (1 - beta1 ** (t + 1))
+        )
         v_hat = v / (1 - beta2 ** (t + 1))
         x = x - alpha * m_bar / (np.sqrt(v_hat) + eps)
         return finite(x, t), AdamState(t + 1, m, v)

@@ -25,7 +25,14 @@ class Diverged(FloatingPointError):
         self.reason = reason
 
 
-def run(rule, grad_fn, x0, steps: int = 100, *, max_abs: float = BLOW_UP) -> np.ndarray:
+def run(
+    rule,
+    grad_fn,
+    x0,
+    steps: int = 100,
+    *,
+    max_abs: float = BLOW_UP,
+) -> np.ndarray:
     """Iterate ``rule`` from ``x0`` and return every iterate.
 
     Returns an array of shape ``(steps + 1, *x0.shape)`` with ``xs[0] == x0``.
@@ -33,20 +40,21 @@ def run(rule, grad_fn, x0, steps: int = 100, *, max_abs: float = BLOW_UP) -> np.
     raises :class:`Diverged` carrying the finite part of the path.
     """
     steps = _checks.whole("steps", steps)
-    max_abs = _checks.positive("max_abs", max_abs) if max_abs != np.inf else np.inf
+    if max_abs != np.inf:
+        max_abs = _checks.positive("max_abs", max_abs)
     x = _checks.parameters("x0", x0)
     state = rule.init(x)
     xs = np.empty((steps + 1, *x.shape))
     xs[0] = x
-    with np.errstate(all="ignore"):  # overflow is reported as Diverged, not a warning
+    # overflow is reported as Diverged, not as a warning
+    with np.errstate(all="ignore"):
         for k in range(steps):
             try:
                 x, state = rule.step(x, grad_fn, state)
             except FloatingPointError as error:
                 raise Diverged(k, xs[: k + 1].copy(), str(error)) from None
             if np.abs(x).max(initial=0.0) > max_abs:
-                raise Diverged(
-                    k, xs[: k + 1].copy(), f"an iterate passed {max_abs:g} in absolute value"
-                )
+                passed = f"an iterate passed {max_abs:g} in absolute value"
+                raise Diverged(k, xs[: k + 1].copy(), passed)
             xs[k + 1] = x
     return xs

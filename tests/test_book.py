@@ -231,3 +231,23 @@ def test_printed_lines_fit_the_page(book, page):
         if len(line) > 80
     ]
     assert long == [], f"{page}: {long}"
+
+
+@pytest.mark.parametrize("page", notebook_pages())
+def test_shown_package_code_fits_the_page(book, page):
+    """Code a page takes from the package (``display.code``, ``display.rule``)
+    stays within 80 columns, as the page's own code does: a longer line is cut
+    off in the PDF and scrolls on the page."""
+    notebook = nbformat.read(book.executed(page), as_version=4)
+    long = [
+        line
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        for block in re.findall(
+            r"```python\n(.*?)```", output.get("data", {}).get("text/markdown", ""), re.DOTALL
+        )
+        for line in block.splitlines()
+        if len(line) > 80
+    ]
+    assert long == [], f"{page}: {long}"
