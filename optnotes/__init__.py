@@ -5,31 +5,51 @@ The core needs numpy alone. The modules that plot, derive or draw sliders
 matplotlib, sympy and ipywidgets themselves, and only they do.
 """
 
-from . import analysis, problems, schedules
+from . import analysis, data, layers, networks, problems, schedules
 from .averaging import EMAWeights, PolyakAverage
 from .clipping import ClipByNorm, ClipByValue
+from .layers import ByLayer
 from .rules import (
     ALL_RULES,
+    LAMB,
+    LARGE_MODEL_RULES,
+    LARS,
     SGD,
     Adadelta,
+    Adafactor,
     Adagrad,
     Adam,
     AdaMax,
     AdamW,
     AMSGrad,
+    EightBit,
+    Lion,
     Momentum,
     Nadam,
     Nesterov,
     Preconditioned,
+    RAdam,
     RMSProp,
     RMSPropNesterov,
     Rule,
+    SignSGD,
+    Signum,
     Yogi,
 )
 from .trajectory import Diverged, run
 
 __all__ = [
     "ALL_RULES",
+    "LAMB",
+    "LARGE_MODEL_RULES",
+    "LARS",
+    "Adafactor",
+    "ByLayer",
+    "EightBit",
+    "Lion",
+    "RAdam",
+    "SignSGD",
+    "Signum",
     "SGD",
     "AMSGrad",
     "AdaMax",
@@ -51,6 +71,9 @@ __all__ = [
     "Rule",
     "Yogi",
     "analysis",
+    "data",
+    "layers",
+    "networks",
     "problems",
     "run",
     "schedules",

@@ -46,8 +46,21 @@ def measured_rate(xs, minimum) -> float:
 
 
 def state_bytes(rule, x0) -> int:
-    """Bytes of the per-parameter buffers in the state ``rule.init(x0)`` returns."""
-    return sum(np.asarray(b).nbytes for b in rule.init(x0)[1:])
+    """Bytes of the buffers in the state ``rule.init(x0)`` returns, whatever
+    their shapes and types (``held_bytes``); the step count is not counted."""
+    return held_bytes(rule.init(x0)[1:])
+
+
+def held_bytes(state) -> int:
+    """The bytes a state holds in arrays, found by walking it (tuples, named
+    tuples, dicts of states); plain numbers such as a step count are not counted."""
+    if isinstance(state, np.ndarray):
+        return state.nbytes
+    if isinstance(state, dict):
+        return sum(held_bytes(v) for v in state.values())
+    if isinstance(state, tuple | list):
+        return sum(held_bytes(v) for v in state)
+    return 0
 
 
 def state_multiple(rule, size: int = 1000) -> float:

@@ -8,6 +8,9 @@ time.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 from . import _checks
@@ -26,10 +29,22 @@ def split(X, y, test_fraction: float = 0.2, seed: int = 0):
 
 def digits(test_fraction: float = 0.2, seed: int = 0):
     """scikit-learn's 8×8 digits, pixels scaled to [0, 1], split (seeded)."""
-    from sklearn.datasets import load_digits  # ships its data; reads no network
+    table = np.loadtxt(_digits_file(), delimiter=",")
+    pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    return split(pixels / 16.0, labels, test_fraction, seed)
 
-    images = load_digits()
-    return split(images.data / 16.0, images.target.astype(np.int64), test_fraction, seed)
+
+def _digits_file() -> Path:
+    """The file ``sklearn.datasets.load_digits`` reads (one image a row, its label
+    last), found without importing scikit-learn, which takes a second: a page
+    that trains on the digits pays that second every build."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "the digits come with scikit-learn, which is not installed: "
+            "pip install scikit-learn (requirements.txt pins it)"
+        )
+    return Path(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
 
 
 def spirals(

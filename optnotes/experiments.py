@@ -19,6 +19,7 @@ import numpy as np
 from . import plots, problems, rules, schedules
 from . import widgets as w
 from .analysis import momentum_radius
+from .large_models import layerwise, memory, sign
 from .plots import Path, PathFigure, trace
 
 REGISTRY = {}
@@ -655,3 +656,9 @@ def race_experiment():
         "steps": w.steps(300, 10, 300),
     }
     return w.Experiment("race", controls, draw, static=("problem", "start"))
+
+
+# --- Optimizers of large models: each chapter's module builds its experiments ------
+
+for _chapter in (layerwise, memory, sign):
+    REGISTRY.update(_chapter.EXPERIMENTS)

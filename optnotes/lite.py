@@ -118,7 +118,8 @@ def build_wheel(package: Path, pyproject: Path, out: Path) -> Path:
         metadata.append(f"Provides-Extra: {extra}")
         metadata += [f'Requires-Dist: {r}; extra == "{extra}"' for r in requirements]
     files = {
-        f"{package.name}/{path.name}": path.read_bytes() for path in sorted(package.glob("*.py"))
+        path.relative_to(package.parent).as_posix(): path.read_bytes()
+        for path in sorted(package.rglob("*.py"))
     }
     files[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     files[f"{info}/WHEEL"] = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
+from .layers import flatten, layout_of, unflatten
 
 
 class Network:
@@ -30,6 +31,11 @@ class Network:
         self.sizes = sizes
         self.shapes = [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         self.n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.layout = tuple(
+            (f"{kind}{k}", shape)
+            for k, (w_shape, b_shape) in enumerate(self.shapes, start=1)
+            for kind, shape in (("W", w_shape), ("b", b_shape))
+        )
 
     def __repr__(self) -> str:
         return f"Network({self.sizes}, {self.n_params} parameters)"
@@ -58,6 +64,21 @@ class Network:
             out.append((W, w[i : i + b]))
             i += b
         return out
+
+    def named(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        """The flat vector as named layers, {"W1": (a, b) matrix, "b1": (b,) vector,
+        "W2": ...}, in the order of :attr:`layout` (copies)."""
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (self.n_params,):
+            raise ValueError(f"{self!r} takes {self.n_params} parameters, got shape {w.shape}")
+        return unflatten(w, self.layout)
+
+    def flat(self, params: dict) -> np.ndarray:
+        """Named layers (as :meth:`named` gives) back as the flat vector."""
+        if not isinstance(params, dict) or layout_of(params) != self.layout:
+            got = layout_of(params) if isinstance(params, dict) else type(params).__name__
+            raise ValueError(f"{self!r} has layers {self.layout}, got {got}")
+        return flatten(params)
 
     def _check_data(self, X, y):
         X = np.asarray(X, dtype=np.float64)

@@ -52,8 +52,15 @@ STYLE = {
     "AMSGrad": (SKY, "--"),  # set apart from Adam: the two are compared directly
     "AdamW": (VERMILLION, "-."),
     "Yogi": (GREEN, "--"),
+    "RAdam": (PURPLE, "--"),
+    "LARS": (BLUE, ":"),
+    "LAMB": (GREEN, ":"),
+    "Adafactor": (GREEN, "-."),
+    "SignSGD": (BLACK, "--"),
+    "Signum": (BLACK, "-."),
+    "Lion": (PURPLE, "-."),
 }
-assert set(STYLE) == {r.__name__ for r in _rules.ALL_RULES}
+assert set(STYLE) == {r.__name__ for r in (*_rules.ALL_RULES, *_rules.LARGE_MODEL_RULES)}
 
 EXTRA_COLOURS = (BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE)
 """For curves that are not rules (several learning rates, batch sizes): in order."""

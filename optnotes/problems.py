@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from . import _checks
+from .networks import Network
 
 
 class Problem:
@@ -409,3 +410,85 @@ PROBLEMS = {
     "least squares": LeastSquares,
 }
 """The named problems, each a constructor with defaults."""
+
+
+# --- Problems with layers ------------------------------------------------------------
+
+
+class MatrixLeastSquares:
+    r"""Least squares in a weight matrix, ill-conditioned on both sides (seeded).
+
+    $$ f(W) = \tfrac12 \bigl\| A\,(W - W^\ast)\,B \bigr\|_F^2, \qquad
+       \nabla f(W) = A^\top A\,(W - W^\ast)\,B B^\top $$
+
+    with :math:`W` of shape ``shape`` = (m, n), :math:`A` m × m and :math:`B`
+    n × n. The Hessian of :math:`f` as a function of the entries of :math:`W` is the
+    Kronecker product :math:`(BB^\top) \otimes (A^\top A)`: its eigenvalues are the
+    products of the two sides' eigenvalues, which are spread evenly on a log scale
+    from 1 to ``condition[0]`` (left) and to ``condition[1]`` (right), in random
+    bases. The condition number is ``condition[0] * condition[1]``; the minimum is
+    0 at :math:`W^\ast`. A rule that sees the matrix as a vector of m n numbers
+    (SGD, Adam) meets one ill-conditioned problem; a rule that preconditions
+    each side can undo both factors. :meth:`oracle` adds seeded Gaussian noise to
+    the gradient.
+    """
+
+    def __init__(self, shape=(8, 6), condition=(10.0, 10.0), seed: int = 0):
+        try:
+            m, n = (_checks.whole("a side of the shape", s, low=1) for s in shape)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"shape must be two whole numbers (m, n): {error}") from None
+        left, right = (_checks.number("condition", c, low=1.0) for c in condition)
+        self.shape, self.condition = (m, n), (left, right)
+        self.seed = _checks.whole("seed", seed)
+        rng = np.random.default_rng(self.seed)
+        self.left = _spd(rng, m, left)  # A^T A
+        self.right = _spd(rng, n, right)  # B B^T
+        self.w_star = rng.normal(size=(m, n))
+        self.start = np.zeros((m, n))
+
+    def __repr__(self) -> str:
+        return f"<matrix least squares {self.shape}, condition {self.condition}>"
+
+    def _matrix(self, W) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        if W.shape != self.shape:
+            raise ValueError(f"this problem takes a matrix of shape {self.shape}, got {W.shape}")
+        return W
+
+    def value(self, W) -> float:
+        D = self._matrix(W) - self.w_star
+        return 0.5 * float(np.sum(D * (self.left @ D @ self.right)))
+
+    def grad(self, W) -> np.ndarray:
+        return self.left @ (self._matrix(W) - self.w_star) @ self.right
+
+    def hessian(self) -> np.ndarray:
+        """The Hessian over the entries of W in row-major order: A^T A ⊗ B B^T."""
+        return np.kron(self.left, self.right)
+
+    def oracle(self, noise: float, seed: int = 0):
+        """A ``grad_fn``: the gradient plus independent Gaussian noise of standard
+        deviation ``noise`` on every entry (seeded)."""
+        noise = _checks.non_negative("noise", noise)
+        rng = np.random.default_rng(_checks.whole("seed", seed))
+        return lambda W: self.grad(W) + noise * rng.normal(size=self.shape)
+
+
+def _spd(rng, size: int, condition: float) -> np.ndarray:
+    """A symmetric positive definite matrix with eigenvalues 1 … condition,
+    evenly spread on a log scale, in a random orthonormal basis."""
+    Q, _ = np.linalg.qr(rng.normal(size=(size, size)))
+    eigenvalues = np.geomspace(1.0, condition, size) if size > 1 else np.ones(1)
+    return (Q * eigenvalues) @ Q.T
+
+
+DEEP_DIGITS = (64, 64, 32, 10)
+"""Layer sizes of the deeper digits network, three weight matrices (:mod:`optnotes.networks`)."""
+
+
+def deep_digits_network():
+    """The digits network with three weight matrices (64 → 64 → 32 → 10, tanh),
+    for the chapters on layer-wise rates and memory; train it with
+    ``networks.train`` on ``data.digits()``."""
+    return Network(DEEP_DIGITS)

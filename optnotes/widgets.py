@@ -46,10 +46,13 @@ FRAMES_ENV = "OPTNOTES_FRAMES"
 SITE_ROOT_ENV = "OPTNOTES_SITE_ROOT"
 """The book's source folder: frame URLs are relative to it, as the site is."""
 FRAMES_URL = "_frames"
-PRINTED_WIDTH = 78  # a text line in the PDF, as the chapters' printed output
 """Where the frames are served, under the site's root."""
+PRINTED_WIDTH = 78  # a text line in the PDF, as the chapters' printed output
 GRID_POINTS = 10
 """Values of a numeric control on the static page (its default among them)."""
+GRID_POINTS_2D = 8
+"""Values of each control when two move on the static page: 8 × 8 frames, not
+10 × 10, two thirds of the build's rendering for the two-slider experiments."""
 
 # --- Controls --------------------------------------------------------------------
 
@@ -309,8 +312,10 @@ class Experiment:
     # --- The static page ---------------------------------------------------------
 
     def grid(self) -> dict[str, list]:
-        """The values of each static control, in the order of ``static``."""
-        return {key: self.controls[key].grid() for key in self.static}
+        """The values of each static control, in the order of ``static``:
+        ``GRID_POINTS`` for a single one, ``GRID_POINTS_2D`` each for two."""
+        points = GRID_POINTS if len(self.static) == 1 else GRID_POINTS_2D
+        return {key: self.controls[key].grid(points) for key in self.static}
 
     def frames(self):
         """Yield (values of the static controls, PNG) for every grid point, the

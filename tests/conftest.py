@@ -1,6 +1,7 @@
 """One build of the whole book per test session, shared by the site, browser
 and PDF tests: the pages are executed once, into a temporary folder."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -86,3 +87,48 @@ def pytest_terminal_summary(terminalreporter):
             yellow=True,
             bold=True,
         )
+
+
+# --- The frameworks (test-only: `make frameworks`) ---------------------------------
+
+
+def _framework(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        skip_or_fail(
+            f"{name} is not installed ({error}); `make frameworks` installs PyTorch, "
+            "JAX, optax and Keras for the framework comparison tests"
+        )
+
+
+@pytest.fixture(scope="module")
+def torch():
+    torch = _framework("torch")
+    # Float64 also for the scalars the optimizers keep (NAdam's product of the μ's,
+    # the schedulers' rates), which are float32 otherwise.
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield torch
+    torch.set_default_dtype(before)
+
+
+@pytest.fixture(scope="module")
+def jax():
+    jax = _framework("jax")
+    jax.config.update("jax_enable_x64", True)  # float64 arrays, for 1e-9 comparisons
+    return jax
+
+
+@pytest.fixture(scope="module")
+def optax(jax):
+    return _framework("optax")
+
+
+@pytest.fixture(scope="module")
+def keras(jax):
+    os.environ["KERAS_BACKEND"] = "jax"  # read when keras is first imported
+    keras = _framework("keras")
+    assert keras.backend.backend() == "jax", "keras was imported earlier with another backend"
+    keras.config.set_floatx("float64")
+    return keras

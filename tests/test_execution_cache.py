@@ -116,7 +116,7 @@ def test_a_rule_change_executes_the_page_again_and_nothing_else_does(small_book)
     assert build(small_book) == (0.5, first_run)
 
     # A change to SGD in the package: the page executes again, with the new rule.
-    rules = small_book / "pkg" / "optnotes" / "rules.py"
+    rules = small_book / "pkg" / "optnotes" / "rules" / "sgd.py"
     source = rules.read_text()
     assert source.count(SGD_LINE) == 1, "SGD's update line moved: update SGD_LINE"
     rules.write_text(source.replace(SGD_LINE, SGD_LINE.replace("alpha * g", "2 * alpha * g")))

@@ -29,10 +29,8 @@ with OPTNOTES_REQUIRE_ALL=1 (CI) they fail instead.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import os
 import re
 
 import numpy as np
@@ -41,56 +39,14 @@ import pytest
 import optnotes as on
 from optnotes import conventions
 from optnotes import schedules as sch
-from tests.conftest import ROOT, skip_or_fail
+from tests.conftest import ROOT
 
 STEPS = 50
 RTOL = 1e-9
 FAR = 1e-6  # a difference the book calls real must exceed this (relative)
 
 
-# --- The frameworks, imported only here ----------------------------------------------
-
-
-def _framework(name: str):
-    try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        skip_or_fail(
-            f"{name} is not installed ({error}); `make frameworks` installs PyTorch, "
-            "JAX, optax and Keras for the framework comparison tests"
-        )
-
-
-@pytest.fixture(scope="module")
-def torch():
-    torch = _framework("torch")
-    # Float64 also for the scalars the optimizers keep (NAdam's product of the μ's,
-    # the schedulers' rates), which are float32 otherwise.
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(before)
-
-
-@pytest.fixture(scope="module")
-def jax():
-    jax = _framework("jax")
-    jax.config.update("jax_enable_x64", True)  # float64 arrays, for 1e-9 comparisons
-    return jax
-
-
-@pytest.fixture(scope="module")
-def optax(jax):
-    return _framework("optax")
-
-
-@pytest.fixture(scope="module")
-def keras(jax):
-    os.environ["KERAS_BACKEND"] = "jax"  # read when keras is first imported
-    keras = _framework("keras")
-    assert keras.backend.backend() == "jax", "keras was imported earlier with another backend"
-    keras.config.set_floatx("float64")
-    return keras
+# The frameworks are the fixtures torch, jax, optax and keras of tests/conftest.py.
 
 
 # --- Problems and drivers ---------------------------------------------------------------

@@ -109,9 +109,12 @@ def test_optnotes_wheel_is_served_from_the_site(lite, lite_config, tmp_path):
     urls = lite_config["litePluginSettings"][f"{PYODIDE_EXTENSION}:kernel"]["pipliteUrls"]
     assert any(url.startswith("./pypi/all.json") for url in urls), urls
     with zipfile.ZipFile(wheel) as archive:
-        assert archive.read("optnotes/rules.py") == (ROOT / "optnotes" / "rules.py").read_bytes()
+        rules = "optnotes/rules/adam.py"
+        assert archive.read(rules) == (ROOT / rules).read_bytes()
         names = {n for n in archive.namelist() if n.startswith("optnotes/")}
-    assert names == {f"optnotes/{p.name}" for p in (ROOT / "optnotes").glob("*.py")}
+    sources = (ROOT / "optnotes").rglob("*.py")
+    assert names == {p.relative_to(ROOT).as_posix() for p in sources}
+    assert "optnotes/rules/__init__.py" in names
     target = tmp_path / "site-packages"
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
     subprocess.run([*pip, "--target", str(target), str(wheel)], check=True)

@@ -110,3 +110,15 @@ def test_equal_hidden_units_stay_equal_under_sgd():
     _, g = net.loss_and_grad(w, X[:64], y[:64])
     dW1 = net.layers(g)[0][0]
     np.testing.assert_allclose(dW1, np.repeat(dW1[:, :1], 32, axis=1), rtol=0, atol=1e-15)
+
+
+def test_digits_are_scikit_learns_without_importing_it():
+    """data.digits reads the file scikit-learn's load_digits reads: the same
+    images and labels, split the same way."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits()
+    expected = data.split(images.data / 16.0, images.target.astype(np.int64), 0.2, 0)
+    for ours, theirs in zip(data.digits(), expected, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import optnotes as on
 from optnotes import schedules
 from tests import reference as ref
+from tests.test_radam import radam_reference
 
 # A fixed, non-separable quadratic with a cross term and a linear part, so that
 # every coordinate's gradient depends on the others.
@@ -98,6 +99,7 @@ def test_first_steps_closed_form():
         on.AMSGrad(lr=a): Z - a * G / (absg + 1e-8),
         on.AdamW(lr=a, weight_decay=0.1): Z - a * 0.1 * Z - a * G / (absg + 1e-8),
         on.Yogi(lr=a, eps=1e-3): Z - a * 0.1 * G / (math.sqrt(0.001) * absg + 1e-3),
+        on.RAdam(lr=a): Z - a * G,  # rho_1 = 1: a momentum step with m_hat = g
     }
     assert {type(r) for r in expected} == set(on.ALL_RULES)
     for rule, x1 in expected.items():
@@ -177,6 +179,16 @@ CASES = [
     (
         on.Yogi(lr=0.05),
         lambda: ref.yogi(X0, quad_grad, STEPS, lambda t: 0.05, 0.9, 0.999, 1e-3),
+    ),
+    (
+        on.RAdam(lr=0.05),
+        lambda: radam_reference(X0, quad_grad, STEPS, lambda t: 0.05, 0.9, 0.999, 1e-8),
+    ),
+    (
+        on.RAdam(lr=0.05, threshold=4.0, weight_decay=0.3),
+        lambda: radam_reference(
+            X0, quad_grad, STEPS, lambda t: 0.05, 0.9, 0.999, 1e-8, threshold=4.0, decoupled=0.3
+        ),
     ),
 ]
 
@@ -306,6 +318,7 @@ STATE_TABLE = {
     on.AMSGrad: ("m", "v", "v_max"),
     on.AdamW: ("m", "v"),
     on.Yogi: ("m", "v"),
+    on.RAdam: ("m", "v"),
 }
 
 
@@ -406,6 +419,7 @@ def test_momentum_uses_a_momentum_schedule():
         (lambda: on.AMSGrad(beta2=1.0), r"beta2 must lie in \[0, 1\)"),
         (lambda: on.AdaMax(beta2=1.0), r"beta2 must lie in \[0, 1\)"),
         (lambda: on.Yogi(eps=0), r"eps must lie in \(0, inf\]"),
+        (lambda: on.RAdam(threshold=3.0), r"threshold must lie in \[4, inf\]"),
         (lambda: on.Nadam(lr=-2e-3), r"lr must lie in \(0, inf\]"),
         (lambda: on.RMSPropNesterov(mu=1), r"mu must lie in \[0, 1\)"),
     ],

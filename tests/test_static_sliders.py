@@ -87,7 +87,8 @@ def test_every_experiment_has_sliders_over_its_grid(pages, page):
             assert grid[key][index] == control.default
             if control.kind in ("float", "log", "int"):
                 every_int = control.high - control.low + 1
-                assert len(labels) >= widgets.GRID_POINTS or len(labels) == every_int
+                points = widgets.GRID_POINTS if len(grid) == 1 else widgets.GRID_POINTS_2D
+                assert len(labels) >= points or len(labels) == every_int
         assert len(frame_urls(shown)) == int(np.prod([len(v) for v in grid.values()]))
 
 
@@ -98,6 +99,11 @@ def test_grid_includes_default_and_ends():
     assert values[0] == control.low and values[-1] == control.high
     ratios = np.diff(np.log(values))
     assert np.all(ratios > 0)  # log-spaced, increasing
+    two = experiments.make("momentum-ravine").grid()  # lr and mu move together
+    assert [len(v) for v in two.values()] == [widgets.GRID_POINTS_2D] * 2 == [8, 8]
+    assert experiments.make("gd-ravine").grid()["lr"] == experiments.make("gd-ravine").controls[
+        "lr"
+    ].grid(widgets.GRID_POINTS)
 
 
 def test_static_controls_must_be_named_controls():

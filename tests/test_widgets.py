@@ -159,6 +159,8 @@ def test_every_rule_keeps_one_style():
     assert plots.style("Adam")["color"] != plots.style("AMSGrad")["color"]
     assert plots.style("Momentum") != plots.style("Nesterov")
     assert plots.style("batch of 4", 1)["color"] == plots.EXTRA_COLOURS[1]
+    assert len(set(plots.STYLE.values())) == len(plots.STYLE)  # no two rules alike
+    assert plots.style("Lion (λ = 0.1)") == plots.style("Lion") != plots.style("AdamW")
 
 
 def test_prefixes_cut_the_longest_run_and_run_once_per_key():

@@ -1,0 +1,9 @@
+"""What the chapters of the part "Optimizers of large models" compute and show,
+a module per chapter: ``layerwise`` (large batches and layer-wise rates),
+``memory`` (bytes of state per parameter), ``sign`` (sign methods). Each module's
+``EXPERIMENTS`` maps an experiment's name to the function that builds it;
+``optnotes.experiments`` registers them with the rest.
+
+The rules themselves are in ``optnotes.rules`` (``layerwise``, ``factored``,
+``quantized``, ``sign``), where every rule is.
+"""
