@@ -22,7 +22,7 @@ from optnotes.rules.quantized import (
     quantize,
 )
 
-# --- The map, built from the paper's bit layout (§2.2, §2.3) -----------------------
+# --- The map, built from the paper's bit layout (§1.3; unsigned, §2.2) -------------
 
 
 def map_from_bits(signed: bool) -> np.ndarray:
@@ -342,3 +342,30 @@ def test_table_rows():
     assert rows["Adam"].eight_bit_per_param["1e9"] == pytest.approx(2 + 8 / 2048, abs=1e-3)
     assert rows["SGD"].eight_bit_per_param is None
     assert "| Adam | 8.000 |" in memory.markdown(list(rows.values()))
+
+
+def test_book_rules_each_once():
+    names = [type(r).__name__ for r in memory.book_rules()]
+    assert len(names) == len(set(names))
+    assert "RAdam" in names
+    sign = pytest.importorskip("optnotes.rules.sign")
+    if hasattr(sign, "Signum"):
+        assert "Signum" in names and "SignSGD" in names
+
+
+def test_only_adafactor_changes_state_per_parameter_with_size():
+    rows = memory.table(memory.book_rules())
+    changed = [r.name for r in rows if r.per_param["1e6"] != r.per_param["1e9"]]
+    assert changed == (["Adafactor"] if any(r.name == "Adafactor" for r in rows) else [])
+
+
+def test_blocks_of_64_are_the_first_layers_rows():
+    """The page's exercise: W1 has a row per input pixel, flattened row by row,
+    so a block of 64 is one pixel's weights and a block of 2048 is 32 pixels'."""
+    shape = problems.deep_digits_network().named(problems.deep_digits_network().init(0))["W1"].shape
+    assert shape == (64, 64) and 2048 // shape[1] == 32
+    v = np.abs(np.random.default_rng(0).normal(size=shape)) * np.logspace(-6, 0, 64)[:, None]
+    q = quantize(v, dynamic_map(False), 64)
+    np.testing.assert_array_equal(q.absmax, v.max(axis=1).astype(np.float32))
+    q = quantize(v, dynamic_map(False), 2048)
+    np.testing.assert_array_equal(q.absmax, v.reshape(2, 32 * 64).max(axis=1).astype(np.float32))

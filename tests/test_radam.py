@@ -466,3 +466,15 @@ def test_section_numbers():
     assert round(2 / (1 - 0.999)) == 2000
     assert r_paper(2000, 0.999) < 0.9
     assert r_paper(1000, 0.999) > 0.5
+
+
+@pytest.mark.parametrize("t", [100, 300, 1000])
+def test_the_average_is_worth_more_squares_than_rho_t(t):
+    """The page: to first order the exponential average's variance is that of
+    n = (sum of weights)^2 / (sum of squared weights) squares, more than rho_t."""
+    b2 = 0.999
+    weights = (1 - b2) * b2 ** np.arange(t)  # the weights of g_t, g_{t-1}, ...
+    n = weights.sum() ** 2 / (weights**2).sum()
+    assert n == pytest.approx((1 - b2**t) * (1 + b2) / ((1 - b2) * (1 + b2**t)), rel=1e-12)
+    rho_inf = 2 / (1 - b2) - 1
+    assert n > rho_inf - 2 * t * b2**t / (1 - b2**t)

@@ -38,7 +38,7 @@ def sign_of(u: float) -> float:
 
 
 def signum_paper(grad_fn, x0, delta, beta, decay=0.0, steps=STEPS):
-    """Bernstein et al. 2018, Algorithm 3 (Algorithm 1 when beta = 0), coordinate by
+    """Bernstein et al. 2018, Signum (signSGD when beta = 0), coordinate by
     coordinate; the decay as MXNet's Signum: x <- (1 - delta decay) x - delta sign(m)."""
     x = np.array(x0, dtype=float)
     m = np.zeros_like(x)
@@ -55,7 +55,7 @@ def signum_paper(grad_fn, x0, delta, beta, decay=0.0, steps=STEPS):
 
 
 def lion_paper(grad_fn, theta0, eta, beta1, beta2, lam, steps=STEPS):
-    """Chen et al. 2023, Algorithm 2, coordinate by coordinate."""
+    """Chen et al. 2023, Lion as the paper writes it, coordinate by coordinate."""
     theta = np.array(theta0, dtype=float)
     m = np.zeros_like(theta)
     thetas = [theta.copy()]
@@ -333,6 +333,9 @@ def test_update_rms_derivation():
     assert is_zero(d["ratio2"] - closed)
     assert is_zero(d["below_one"] + 2 * b * sigma**2 / ((1 + b) * (mu**2 + sigma**2)))
     assert is_zero(d["ratio2"].subs(sigma, 0) - 1)  # RMS 1 with no noise
+    # "zero only if sigma = 0" needs beta1 > 0: with beta1 = 0 the ratio is 1 always
+    assert is_zero(d["ratio2"].subs(b, 0) - 1)
+    assert "beta_1 > 0" in d.latex("below_one") or "beta_1 > 0" in d.latex()
     assert is_zero(d["noise_only_default"] - sp.sqrt(sp.Rational(1, 19)))
     assert d["lion"] == 1
 
@@ -356,11 +359,11 @@ def test_constant_gradient_adam_rms_is_one():
 
 def test_decay_per_step_derivation():
     d = derivations.decay_per_step()
-    eta, lam = sp.symbols("eta lambda", positive=True)
-    assert is_zero(d["factor"] - (1 - eta * lam))
+    alpha, lam = sp.symbols("alpha lambda", positive=True)
+    assert is_zero(d["factor"] - (1 - alpha * lam))
     assert d["same_product"] == 0
-    assert is_zero(d["half_life_small"] - sp.log(2) / (eta * lam))
-    half = float(d["half_life"].subs({eta: 1e-3, lam: 0.1}))
+    assert is_zero(d["half_life_small"] - sp.log(2) / (alpha * lam))
+    half = float(d["half_life"].subs({alpha: 1e-3, lam: 0.1}))
     assert 0.5 * (1 - 1e-4) ** half == pytest.approx(0.25, rel=1e-9)
 
 
@@ -421,3 +424,75 @@ def test_experiments_draw():
                 values = {k: c.default for k, c in experiment.controls.items()}
                 values[key] = value
                 assert experiment.draw(**values).png()[:4] == b"\x89PNG"
+
+
+# --- Adam's step length against Lion's (the chapter's section on AdamW) ---------------
+
+
+def adam_paper(grad_fn, theta0, alpha, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Kingma & Ba 2015, Algorithm 1 (t from 1); also returns, per step, the RMS
+    over the coordinates of g_t / sqrt(v_hat_t)."""
+    theta = np.array(theta0, dtype=float)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    thetas, scale = [theta.copy()], []
+    for t in range(1, steps + 1):
+        g = grad_fn(theta.copy())
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        theta = theta - alpha * m_hat / (np.sqrt(v_hat) + eps)
+        thetas.append(theta.copy())
+        with np.errstate(invalid="ignore"):  # 0 / 0 while every gradient is 0
+            scale.append(np.sqrt(np.mean(g * g / v_hat)))
+    return np.array(thetas), np.array(scale)
+
+
+def test_adam_step_after_zeros_exceeds_the_rate():
+    """A gradient of 1 after 2000 zeros: Adam moves by more than alpha, below the
+    (1 - b1)/sqrt(1 - b2) of Kingma & Ba's Section 2.1."""
+    calls = iter([0.0] * 2000 + [1.0])
+    xs, _ = adam_paper(lambda x: np.full_like(x, next(calls)), np.zeros(1), 1.0, 2001)
+    step = abs(xs[-1, 0] - xs[-2, 0])
+    m_hat, v_hat = 0.1 / (1 - 0.9**2001), 0.001 / (1 - 0.999**2001)
+    assert step == pytest.approx(m_hat / (np.sqrt(v_hat) + 1e-8), rel=1e-12)
+    assert 2.9 < step < 0.1 / np.sqrt(0.001)
+    ours, _ = Adam(lr=1.0).step(
+        np.zeros(1), lambda x: np.ones(1), on.rules.AdamState(2000, np.zeros(1), np.zeros(1))
+    )
+    assert abs(ours[0]) == pytest.approx(step, rel=1e-12)
+
+
+def test_matrix_table_adam_memory():
+    """The chapter's matrix table: Adam's step is shortest without noise and grows
+    with sigma (v_hat remembers the early, larger gradients); Lion's is alpha;
+    at sigma = 1 the ratio is within Chen et al.'s 3-10."""
+    matrix = on.problems.MatrixLeastSquares(shape=(8, 6), condition=(10.0, 10.0))
+    adam_rms, scales = [], []
+    for noise in (0.0, 1.0, 3.0):
+        xs, scale = adam_paper(matrix.oracle(noise), matrix.start, 0.01, 400)
+        steps = np.diff(xs.reshape(401, -1), axis=0)
+        adam_rms.append(np.sqrt(np.mean(steps**2, axis=1))[200:].mean() / 0.01)
+        scales.append(scale[200:].mean())
+        ours, our_scale = chapter.adam_gradient_scale(
+            Adam(lr=0.01), matrix.oracle(noise), matrix.start, 400
+        )
+        np.testing.assert_allclose(ours, xs, rtol=1e-9)
+        np.testing.assert_allclose(our_scale, scale, rtol=1e-9)
+        if noise == 0.0:
+            shrink = np.linalg.norm(matrix.grad(xs[0])) / np.linalg.norm(matrix.grad(xs[200]))
+            assert shrink > 5  # the run is far from stationary
+            assert adam_rms[0] < 0.2 and scale[200:].mean() < 0.2
+    assert adam_rms[0] < adam_rms[1] < adam_rms[2] < 1
+    assert scales[0] < scales[1] < scales[2]
+    lion = lion_paper(matrix.oracle(1.0), matrix.start, 0.01, 0.9, 0.99, 0.0, steps=400)
+    lion_steps = np.diff(lion.reshape(401, -1), axis=0)
+    np.testing.assert_allclose(np.abs(lion_steps), 0.01, rtol=1e-9)
+    assert 3 < 1.0 / adam_rms[1] < 10
+
+
+def test_lion_on_the_ravine():
+    """Lion ends within sqrt(2) alpha at alpha = 0.01 and 0.1, beyond it at 0.3."""
+    for lr, within in ((0.01, True), (0.1, True), (0.3, False)):
+        xs = lion_paper(chapter.RAVINE.grad, chapter.RAVINE.start, lr, 0.9, 0.99, 0.0, 1000)
+        end = np.linalg.norm(xs[-50:], axis=1).max()
+        assert (end <= np.sqrt(2) * lr * (1 + 1e-9)) == within, lr

@@ -8,7 +8,7 @@ Three derivations, each a :class:`optnotes.derivations.Derivation`:
 - :func:`rate_variance`: the variance of the adaptive rate
   :math:`\psi = 1/\sqrt{\hat v}` when :math:`\psi^2` is scaled inverse
   chi-square with :math:`\rho` degrees of freedom, exactly and to first order
-  (the paper's Theorem 1 and Section 4), and the rectification
+  (the paper's Sections 3 and 4), and the rectification
   :math:`r_t = \sqrt{\operatorname{Var}_\infty / \operatorname{Var}_t}`;
 - :func:`rectification_growth`: :math:`r` rises with :math:`\rho`,
   :math:`\rho_t` rises with :math:`t`, and :math:`r_t \to 1`.

@@ -82,7 +82,10 @@ def update_rms() -> Derivation:
     (the sum of the squared weights :math:`(1-\beta_1)\beta_1^k`),
     :math:`E v = \mu^2 + \sigma^2`. Taking :math:`E m^2 / E v` for the mean square
     of :math:`m/\sqrt v` (an approximation: a ratio of means, not the mean of a
-    ratio), Adam's update has RMS below 1 unless :math:`\sigma = 0`; Lion's
+    ratio, good when :math:`\beta_2` is near 1 so that v barely changes from step
+    to step; it assumes :math:`\mu` and :math:`\sigma` fixed, which a run whose
+    gradient shrinks is not), Adam's update has RMS below 1 unless
+    :math:`\sigma = 0` (for :math:`\beta_1 > 0`); Lion's
     :math:`\operatorname{sign}(c)^2 = 1` wherever :math:`c \ne 0`.
     """
     d = Derivation("RMS of the update")
@@ -98,7 +101,7 @@ def update_rms() -> Derivation:
         "below_one",
         r"E m^2 / E v - 1",
         sp.factor(sp.simplify(ratio2 - 1)),
-        "zero only if $\\sigma = 0$",
+        "zero only if $\\sigma = 0$ (as $\\beta_1 > 0$)",
     )
     noise_only = d.add("noise_only", r"E m^2 / E v\ (\mu = 0)", sp.simplify(ratio2.subs(mu, 0)))
     d.add(
@@ -113,27 +116,28 @@ def update_rms() -> Derivation:
 def decay_per_step() -> Derivation:
     r"""What sets the strength of decoupled weight decay: the product of rate and decay.
 
-    Lion's :math:`x \leftarrow x - \eta(\operatorname{sign} c + \lambda x)` multiplies x by
-    :math:`1 - \eta\lambda` every step (AdamW's by :math:`1 - \alpha\lambda`); a
-    rate k times smaller with a decay k times larger leaves the product unchanged.
+    Lion's :math:`x \leftarrow x - \alpha(\operatorname{sign} c + \lambda x)` (Chen et
+    al. write the rate :math:`\eta`) multiplies x by :math:`1 - \alpha\lambda` every
+    step, as AdamW's decay does; a rate k times smaller with a decay k times larger
+    leaves the product unchanged.
     """
     d = Derivation("Decay per step")
-    eta, lam, kk = sp.symbols("eta lambda k", positive=True)
+    lam, kk = sp.symbols("lambda k", positive=True)
     x, s = sp.symbols("x s", real=True)
     steps = sp.Symbol("T", integer=True, positive=True)
-    new_x = x - eta * (s + lam * x)
+    new_x = x - alpha * (s + lam * x)
     d.add("factor", r"\partial x' / \partial x", sp.diff(new_x, x))
     d.add("after_T", r"x_T\ (\operatorname{sign} c = 0)", x * sp.diff(new_x, x) ** steps)
     d.add(
         "same_product",
-        r"(\eta / k)(k \lambda) - \eta\lambda",
-        sp.simplify((eta / kk) * (kk * lam) - eta * lam),
+        r"(\alpha / k)(k \lambda) - \alpha\lambda",
+        sp.simplify((alpha / kk) * (kk * lam) - alpha * lam),
     )
-    half = sp.log(2) / -sp.log(1 - eta * lam)
+    half = sp.log(2) / -sp.log(1 - alpha * lam)
     d.add("half_life", r"T_{1/2}", half)
     d.add(
         "half_life_small",
-        r"T_{1/2}\ (\eta\lambda \to 0)",
-        sp.limit(half * eta * lam, eta, 0) / (eta * lam),
+        r"T_{1/2}\ (\alpha\lambda \to 0)",
+        sp.limit(half * alpha * lam, alpha, 0) / (alpha * lam),
     )
     return d

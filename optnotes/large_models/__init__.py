@@ -1,6 +1,7 @@
 """What the chapters of the part "Optimizers of large models" compute and show,
 a module per chapter: ``layerwise`` (large batches and layer-wise rates),
-``memory`` (bytes of state per parameter), ``sign`` (sign methods). Each module's
+``sign`` (sign methods), ``factored`` (Adafactor), ``memory`` (bytes of state
+per parameter). Each module's
 ``EXPERIMENTS`` maps an experiment's name to the function that builds it;
 ``optnotes.experiments`` registers them with the rest.
 

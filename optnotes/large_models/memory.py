@@ -15,8 +15,9 @@ its states the same way.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from math import ceil
+from math import ceil, prod
 
 import numpy as np
 
@@ -28,11 +29,12 @@ from ..rules.quantized import EightBit
 
 
 def gpt2(d: int, layers: int, vocab: int = 50257, context: int = 1024) -> dict:
-    """The parameter shapes of a GPT-2 (Radford et al. 2019, §2.3 and Table 2):
-    token and position embeddings, then per block two layer norms, the attention's
-    query-key-value matrix and projection, the MLP's two matrices (4d wide), each
-    with its bias, and a final layer norm. The output layer is the token
-    embedding (tied), so it adds no parameters."""
+    """The parameter shapes of a GPT-2 (Radford et al. 2019; sizes in their
+    Table 2): token and position embeddings, then per block two layer norms, the
+    attention's query-key-value matrix and projection, the MLP's two matrices (4d
+    wide), each with its bias, and a final layer norm. The output layer is the
+    token embedding (tied, as in OpenAI's released ``src/model.py``, whose logits
+    multiply by ``wte`` transposed), so it adds no parameters."""
     shapes = {"wte": (vocab, d), "wpe": (context, d)}
     for k in range(layers):
         shapes |= {
@@ -340,4 +342,76 @@ __all__ = [
     "table",
 ]
 
-EXPERIMENTS = {}
+# --- Experiment: memory against the width ----------------------------------------
+
+WIDTH_RULES = ("SGD", "Momentum", "Adam", "Lion", "Adafactor", "8-bit Adam")
+"""The rules the experiment ``memory-width`` compares, at their defaults."""
+
+
+def width_fits() -> dict:
+    """Per rule of ``WIDTH_RULES``: its ``Fit`` (8-bit Adam: ``EightBitFit``)."""
+    from .. import rules as r
+    from ..rules.factored import Adafactor
+    from ..rules.sign import Lion
+
+    found = {"SGD": r.SGD(), "Momentum": r.Momentum(), "Adam": r.Adam(), "Lion": Lion()}
+    fits = {name: fit(rule) for name, rule in found.items()}
+    fits["Adafactor"] = fit(Adafactor())
+    fits["8-bit Adam"] = fit_eight_bit(r.Adam())
+    return fits
+
+
+def footprint(fits: dict, shapes: dict) -> dict[str, float]:
+    """Per rule, bytes of float32 state per parameter for a model of these shapes
+    (8-bit Adam: its real bytes); pure arithmetic on the fits, nothing allocated.
+    Each distinct shape is weighed once, times how often it occurs."""
+    counts = Counter(shapes.values())
+    n = sum(prod(s) * k for s, k in counts.items())
+    per = {}
+    for name, f in fits.items():
+        weigh = f.bytes if isinstance(f, EightBitFit) else lambda s, f=f: 4 * f.numbers(s)
+        per[name] = sum(weigh(s) * k for s, k in counts.items()) / n
+    return per
+
+
+def width_experiment():
+    from .. import plots
+    from .. import widgets as w
+
+    fits = width_fits()
+    names = list(fits)
+    fig, (ax,) = plots.new_figure(8.0, 3.0)
+    live = plots.LiveFigure(fig)
+    at = np.arange(len(names))[::-1]
+    held = ax.barh(at, np.full(len(names), 8.0), color="0.8", label="parameters + gradient")
+    state = ax.barh(
+        at,
+        np.zeros(len(names)),
+        left=8.0,
+        color=[plots.style(n.split()[-1])["color"] for n in names],
+        label="state",
+    )
+    ax.set_yticks(at, names)
+    ax.set(xlim=(0, 22), xlabel="bytes per parameter at float32 (8-bit Adam's state: 8 bits)")
+    ax.legend(handles=[held], loc="lower right", fontsize=8)
+    notes = [ax.text(8.2, y, "", va="center", fontsize=8) for y in at]
+    title = ax.set_title("")
+    live.animate(*state, *notes, title)
+
+    def draw(d, layers):
+        shapes = gpt2(d, layers)
+        n = sum(prod(s) for s in shapes.values())
+        per = footprint(fits, shapes)
+        for bar, note, name in zip(state, notes, names, strict=True):
+            bar.set_width(per[name])
+            gb = n * (8 + per[name]) / 1e9
+            note.set_x(8.2 + per[name])
+            note.set_text(f"state {per[name]:.4g} B, total {gb:.3g} GB")
+        title.set_text(f"GPT-2 shape, d = {d}, {layers} layers: {n:,} parameters")
+        return live
+
+    controls = {"d": w.Int("width d", 1600, 64, 4096), "layers": w.Int("layers", 48, 1, 96)}
+    return w.Experiment("memory-width", controls, draw, static=("d",))
+
+
+EXPERIMENTS = {"memory-width": width_experiment}

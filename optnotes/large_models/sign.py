@@ -41,6 +41,23 @@ def update_rms(xs: np.ndarray, lr: float) -> np.ndarray:
     return np.sqrt(np.mean(steps**2, axis=1)) / lr
 
 
+def adam_gradient_scale(rule, grad_fn, x0, steps: int):
+    """Run an Adam-family ``rule`` (state ``(t, m, v)``, bias-corrected) for ``steps``
+    steps; return the iterates and, per step, the root mean square over the
+    coordinates of ``g / sqrt(v_hat)``: the new gradient in units of the scale
+    that ``v_hat``, the long average of past squares, still holds."""
+    x = np.asarray(x0, dtype=float)
+    state = rule.init(x)
+    xs, scale = [x], []
+    for _ in range(steps):
+        g = grad_fn(x)
+        x, state = rule.step(x, lambda _x, g=g: g, state)
+        v_hat = state.v / (1 - rule.beta2**state.t)
+        scale.append(np.sqrt(np.mean(g**2 / v_hat)))
+        xs.append(x)
+    return np.array(xs), np.array(scale)
+
+
 def distance_at_the_end(xs: np.ndarray, minimum, last: int = 50) -> float:
     """The largest distance from ``minimum`` over the last ``last`` iterates."""
     xs = np.asarray(xs, dtype=float)

@@ -339,11 +339,14 @@ class RAdam(AdamFamily):
     The paper's Algorithm 2 switches at :math:`\rho_t > 4`; the default
     :math:`\rho_{\min} = 5` is the authors' released code's ("more conservative",
     it says), PyTorch's ``RAdam`` and optax's ``radam(threshold=5.0)``: with
-    :math:`\beta_2 = 0.999` the first five steps are SGD steps, against four with
-    4. Just above 4, :math:`r` is tiny and its approximation is poorest. optax
-    switches at :math:`\rho \ge \rho_{\min}` (the same steps unless :math:`\rho`
-    equals it). The paper's algorithm has no ε; here it is added to
-    :math:`\sqrt{\hat v}` as in Adam and optax. PyTorch (and the authors' code)
+    :math:`\beta_2 = 0.999` the first five steps are momentum steps, against four
+    with 4. Just above 4, :math:`r` is tiny and its approximation is poorest. optax
+    and the authors' code switch at :math:`\rho \ge \rho_{\min}`, PyTorch at
+    :math:`\rho > \rho_{\min}` (the same steps unless :math:`\rho` equals it). The
+    authors' code, by default since July 2021 (``degenerated_to_sgd=False``),
+    makes no update at all on those steps instead of a momentum step. The
+    paper's algorithm has no ε; here it is added to :math:`\sqrt{\hat v}` as in
+    Adam and optax. PyTorch (and the authors' code)
     add it to :math:`\sqrt{v}` before the bias correction, which is ε divided by
     :math:`\sqrt{1 - \beta_2^{t+1}}` here. The weight decay :math:`\lambda` is
     decoupled and scaled by the learning rate, on both branches, as PyTorch's

@@ -31,8 +31,9 @@ NON_NEGATIVE = ("v", "v_max", "r", "s", "w")
 
 @cache
 def dynamic_map(signed: bool = True) -> np.ndarray:
-    r"""The dynamic (tree) quantisation map of Dettmers et al. 2022 (§2.2, §2.3):
-    256 sorted values in [−1, 1] (signed) or [0, 1] (unsigned).
+    r"""The dynamic (tree) quantisation map of Dettmers et al. 2022 (the signed
+    map, §1.3; the unsigned one, their dynamic quantisation, §2.2): 256 sorted
+    values in [−1, 1] (signed) or [0, 1] (unsigned).
 
     A code is a sign bit, then zeros that count the decimal exponent, then a
     one (the indicator), then the remaining bits a linear fraction. With
@@ -139,14 +140,16 @@ class EightBit(Rule):
     :math:`Q` of 256 values) and one float32 :math:`N_b` per block; a step
     dequantises to :math:`\tilde s`, takes the wrapped rule's step, and
     quantises the new buffers. Blocks run over the flattened buffer, so an
-    outlier changes the codes of its own block only (§2.1). The map is the
-    paper's dynamic (tree) quantisation (§2.2), signed for buffers that can be
-    negative and unsigned for the non-negative ones (§2.3; the names in
+    outlier changes the codes of its own block only. The map is dynamic tree
+    quantisation (§1.3), signed for buffers that can be negative, and for the
+    non-negative ones the paper's unsigned extension (§2.2; the names in
     ``unsigned``, by default v, r, s and AdaMax's w), or ``quantization="linear"``
     for comparison. Codes are the nearest value of the map. The default
-    :math:`B = 2048` is the paper's (§2.1). The paper's stable embedding layer
-    (§2.3) is a change of the network, not of the optimizer, and is not here.
-    bitsandbytes' ``Adam8bit`` is this wrapper around Adam on a GPU.
+    :math:`B = 2048` is the paper's. The paper's stable embedding layer is not
+    here: it changes the network (initialisation, a layer norm) and keeps that
+    layer's optimizer state in 32 bits. bitsandbytes' ``Adam8bit`` wraps Adam
+    this way on a GPU, with blocks of 2048 up to its version 0.43 and of 256 since 0.44,
+    and keeps tensors of fewer than 4096 entries (``min_8bit_size``) in 32 bits.
     """
 
     rule: Rule

@@ -25,7 +25,7 @@ class SignState(NamedTuple):
 
 @dataclass(frozen=True)
 class SignSGD(Rule):
-    r"""signSGD (Bernstein, Wang, Azizzadenesheli & Anandkumar 2018, Algorithm 1).
+    r"""signSGD (Bernstein, Wang, Azizzadenesheli & Anandkumar 2018).
 
     $$ x \leftarrow x - \alpha \lambda x - \alpha\, \operatorname{sign}(g) $$
 
@@ -55,8 +55,7 @@ class SignSGD(Rule):
 
 @dataclass(frozen=True)
 class Signum(Rule):
-    r"""Signum, sign momentum (Bernstein, Wang, Azizzadenesheli & Anandkumar 2018,
-    Algorithm 3).
+    r"""Signum, sign momentum (Bernstein, Wang, Azizzadenesheli & Anandkumar 2018).
 
     $$
     \begin{aligned}
@@ -96,7 +95,7 @@ class Signum(Rule):
 
 @dataclass(frozen=True)
 class Lion(Rule):
-    r"""Lion, "evolved sign momentum" (Chen et al. 2023, Program 1 and Algorithm 2).
+    r"""Lion, "evolved sign momentum" (Chen et al. 2023).
 
     $$
     \begin{aligned}
