@@ -518,7 +518,7 @@ def amsgrad_counterexample():
         "C": w.Float("large gradient C", 3.0, 2.5, 10.0, step=0.1),
         "steps": w.steps(600, 30, 3000),
     }
-    return w.Experiment("amsgrad-counterexample", controls, draw, static=("C", "steps"))
+    return w.Experiment("amsgrad-counterexample", controls, draw, static=("C",))
 
 
 # --- Cliffs and clipping ------------------------------------------------------------

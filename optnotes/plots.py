@@ -133,7 +133,7 @@ def _encode(canvas) -> bytes:
     ``Experiment.update`` renders."""
     rgb = PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     buffer = io.BytesIO()
-    rgb.quantize(256, method=PIL.Image.Quantize.FASTOCTREE).save(buffer, "png", compress_level=6)
+    rgb.quantize(256, method=PIL.Image.Quantize.FASTOCTREE).save(buffer, "png", compress_level=3)
     return buffer.getvalue()
 
 

@@ -250,6 +250,24 @@ class LeastSquares(Problem):
 
         return grad_fn
 
+    def minibatch_oracles(self, batch_size: int, seeds):
+        """Many runs at once: a ``grad_fn`` of points of shape (2, k) whose column
+        j gets the gradient ``minibatch_oracle(batch_size, seeds[j])`` would give
+        it, draw for draw. A rule works entry by entry, so k seeded runs become
+        one run of a (2, k) array, with the same numbers."""
+        oracles = [self.minibatch_oracle(batch_size, seed) for seed in seeds]
+
+        def grad_fn(w):
+            w = self._point(w)
+            if w.shape != (2, len(oracles)):
+                raise ValueError(
+                    f"these oracles take one point per seed, shape (2, {len(oracles)}), "
+                    f"got {w.shape}"
+                )
+            return np.stack([oracle(w[:, j]) for j, oracle in enumerate(oracles)], axis=1)
+
+        return grad_fn
+
     def batches(self, batch_size: int, seed: int = 0):
         """Minibatch objectives, one per step, without end: each has ``value`` and
         ``grad`` of the loss on its own batch (drawn as :meth:`minibatch_oracle`

@@ -110,7 +110,7 @@ class Animation:
         return self.last_frame
 
 
-def animation(problem_name: str, names, frames: int = 30, steps: int = STEPS) -> Animation:
+def animation(problem_name: str, names, frames: int = 20, steps: int = STEPS) -> Animation:
     """The race of ``names`` on a problem, ``frames`` frames over ``steps`` steps."""
     import matplotlib
     from matplotlib.animation import FuncAnimation

@@ -369,3 +369,47 @@ def test_blocks_of_64_are_the_first_layers_rows():
     np.testing.assert_array_equal(q.absmax, v.max(axis=1).astype(np.float32))
     q = quantize(v, dynamic_map(False), 2048)
     np.testing.assert_array_equal(q.absmax, v.reshape(2, 32 * 64).max(axis=1).astype(np.float32))
+
+
+# --- The experiment memory-width ------------------------------------------------------------
+
+
+def test_width_experiment_claims():
+    """The page's claims on the slider over d (48 layers): at the default d = 1600
+    the bars are the table's GPT-2 XL; at every width of the slider's grid SGD,
+    Momentum, Adam and Lion keep 0, 4, 8, 4 bytes of state per parameter, 8-bit
+    Adam about 2, and Adafactor's, counted here as m + n numbers a matrix and n a
+    vector (float32), falls as d grows."""
+    experiment = memory.width_experiment()
+    assert experiment.controls["d"].default == memory.MODELS["1e9"]["d"] == 1600
+    assert experiment.controls["layers"].default == memory.MODELS["1e9"]["layers"]
+    fits = memory.width_fits()
+    xl = memory.footprint(fits, memory.gpt2(**memory.MODELS["1e9"]))
+    Adafactor = pytest.importorskip("optnotes.rules.factored").Adafactor
+    table = {r.name: r for r in memory.table([Adam(), Adafactor()])}
+    assert xl["Adam"] == table["Adam"].per_param["1e9"]
+    assert xl["Adafactor"] == pytest.approx(table["Adafactor"].per_param["1e9"], rel=1e-12)
+    assert xl["8-bit Adam"] == pytest.approx(table["Adam"].eight_bit_per_param["1e9"], rel=1e-12)
+
+    def adafactor_bytes(shapes):
+        numbers = sum(s[0] + s[1] if len(s) == 2 else s[0] for s in shapes.values())
+        return 4 * numbers / sum(math.prod(s) for s in shapes.values())
+
+    widths = experiment.controls["d"].grid()
+    assert widths[0] == 64 and widths[-1] == 4096
+    counts = [sum(math.prod(s) for s in memory.gpt2(d, 48).values()) for d in widths]
+    assert np.all(np.diff(counts) > 0)  # every total, (8 + state) bytes each, grows
+    shares = []
+    for d in widths:
+        shapes = memory.gpt2(d, 48)
+        per = memory.footprint(fits, shapes)
+        assert {k: per[k] for k in ("SGD", "Momentum", "Adam", "Lion")} == {
+            "SGD": 0,
+            "Momentum": 4,
+            "Adam": 8,
+            "Lion": 4,
+        }
+        assert per["8-bit Adam"] == pytest.approx(2, abs=0.01)
+        assert per["Adafactor"] == pytest.approx(adafactor_bytes(shapes), rel=1e-12)
+        shares.append(per["Adafactor"])
+    assert np.all(np.diff(shares) < 0)

@@ -202,3 +202,22 @@ def test_adam_goes_to_the_worst_point_and_amsgrad_to_the_best(C):
     assert problem.average_regret(amsgrad)[-1] < problem.average_regret(adam)[-1] / 5
     with pytest.raises(ValueError, match=r"C must lie in \(2, inf\]"):
         pb.AdamCounterexample(2.0)
+
+
+def test_minibatch_oracles_are_the_seeded_oracles_side_by_side():
+    problem = on.problems.LeastSquares(density=(1.0, 0.1))
+    seeds = (3, 0, 7)
+    together = problem.minibatch_oracles(4, seeds)
+    alone = [problem.minibatch_oracle(4, seed) for seed in seeds]
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        W = rng.normal(size=(2, 3))
+        expected = np.stack([oracle(W[:, j]) for j, oracle in enumerate(alone)], axis=1)
+        np.testing.assert_array_equal(together(W), expected)
+    # a run of the (2, 3) array is three seeded runs, number for number
+    xs = on.run(on.Adagrad(lr=0.3), problem.minibatch_oracles(4, seeds), np.ones((2, 3)), 50)
+    for j, seed in enumerate(seeds):
+        one = on.run(on.Adagrad(lr=0.3), problem.minibatch_oracle(4, seed), np.ones(2), 50)
+        np.testing.assert_array_equal(xs[:, :, j], one)
+    with pytest.raises(ValueError, match=r"one point per seed, shape \(2, 3\), got \(2,\)"):
+        together(np.ones(2))

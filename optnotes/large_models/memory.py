@@ -10,7 +10,8 @@ model far too large to allocate, such as GPT-2's (:func:`gpt2`).
 
 The 8-bit state of :class:`optnotes.rules.quantized.EightBit` holds one byte an
 entry and four a block: :func:`fit_eight_bit` measures those two numbers from
-its states the same way.
+its states the same way. The experiment ``memory-width`` applies the fits to a
+GPT-2 of any width (:func:`footprint`), with a slider over d.
 """
 
 from __future__ import annotations
@@ -335,11 +336,13 @@ __all__ = [
     "eight_bit_bytes",
     "fit",
     "fit_eight_bit",
+    "footprint",
     "gpt2",
     "markdown",
     "parameters",
     "state_numbers",
     "table",
+    "width_fits",
 ]
 
 # --- Experiment: memory against the width ----------------------------------------
@@ -370,7 +373,7 @@ def footprint(fits: dict, shapes: dict) -> dict[str, float]:
     per = {}
     for name, f in fits.items():
         weigh = f.bytes if isinstance(f, EightBitFit) else lambda s, f=f: 4 * f.numbers(s)
-        per[name] = sum(weigh(s) * k for s, k in counts.items()) / n
+        per[name] = float(sum(weigh(s) * k for s, k in counts.items()) / n)
     return per
 
 
