@@ -56,12 +56,13 @@ STYLE = {
     "LARS": (BLUE, ":"),
     "LAMB": (GREEN, ":"),
     "Adafactor": (GREEN, "-."),
-    "SignSGD": (BLACK, "--"),
-    "Signum": (BLACK, "-."),
+    "SignSGD": (VERMILLION, ":"),  # Adam's colour: Adam without memory is signSGD
+    "Signum": (SKY, "-."),
     "Lion": (PURPLE, "-."),
 }
 assert set(STYLE) == {r.__name__ for r in (*_rules.ALL_RULES, *_rules.LARGE_MODEL_RULES)}
 
+_STYLE_NAMES = {name.lower(): name for name in STYLE}
 EXTRA_COLOURS = (BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE)
 """For curves that are not rules (several learning rates, batch sizes): in order."""
 
@@ -85,6 +86,7 @@ def style(label: str, index: int = 0) -> dict:
     """Line keywords for a curve: a rule keeps its own colour and line style in
     every chapter; any other curve takes the ``index``-th extra colour."""
     name = re.split(r"[ ,(]", label, maxsplit=1)[0]  # "Adam (uncorrected)" -> "Adam"
+    name = _STYLE_NAMES.get(name.lower(), name)  # "signSGD", the paper's spelling
     if name in STYLE:
         colour, linestyle = STYLE[name]
     else:

@@ -7,6 +7,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import optnotes as on
 from optnotes import problems, rules
 from optnotes.layers import ByLayer
 from optnotes.rules.layerwise import LAMB, LARS, LARSState
@@ -50,12 +51,8 @@ def paper_lamb(x0, grad, steps, eta, beta1, beta2, eps, lam):
 
 
 def ours(rule, grad, x0, steps=STEPS):
-    x, state = np.array(x0, dtype=float), rule.init(x0)
-    path = [x]
-    for _ in range(steps):
-        x, state = rule.step(x, grad, state)
-        path.append(x)
-    return np.array(path)
+    """Every iterate of an optnotes rule."""
+    return on.run(rule, grad, x0, steps)
 
 
 def vector_problem():

@@ -17,6 +17,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import optnotes as on
 from optnotes import problems
 from optnotes.derivations import radam as derivation
 from optnotes.rules.adam import Adam, AdamState, RAdam
@@ -109,12 +110,8 @@ def flat(grad, shape):
 
 
 def ours(rule, grad, x0, steps=STEPS):
-    x, state = np.array(x0, dtype=float), rule.init(x0)
-    path = [x]
-    for _ in range(steps):
-        x, state = rule.step(x, grad, state)
-        path.append(x)
-    return np.array(path)
+    """Every iterate of an optnotes rule."""
+    return on.run(rule, grad, x0, steps)
 
 
 def paper_rate(schedule):

@@ -22,12 +22,8 @@ MATRIX = on.problems.MatrixLeastSquares(shape=(5, 3), condition=(10.0, 5.0), see
 
 
 def path_of(rule, grad_fn, x0, steps=STEPS):
-    x, state = np.array(x0, dtype=float), rule.init(x0)
-    xs = [x]
-    for _ in range(steps):
-        x, state = rule.step(x, grad_fn, state)
-        xs.append(x)
-    return np.array(xs)
+    """Every iterate of an optnotes rule."""
+    return on.run(rule, grad_fn, x0, steps)
 
 
 # --- The papers' algorithms, written out (steps counted from 1) --------------------

@@ -161,6 +161,7 @@ def test_every_rule_keeps_one_style():
     assert plots.style("batch of 4", 1)["color"] == plots.EXTRA_COLOURS[1]
     assert len(set(plots.STYLE.values())) == len(plots.STYLE)  # no two rules alike
     assert plots.style("Lion (λ = 0.1)") == plots.style("Lion") != plots.style("AdamW")
+    assert plots.style("signSGD") == plots.style("SignSGD") != plots.style("SGD")
 
 
 def test_prefixes_cut_the_longest_run_and_run_once_per_key():
@@ -192,13 +193,15 @@ def test_prefixes_cut_the_longest_run_and_run_once_per_key():
 def test_frames_come_in_grid_order_whatever_order_they_are_drawn_in():
     """``frames`` draws from the last grid point back, yields in grid order,
     and leaves the experiment at its defaults; each frame is ``update``'s PNG."""
-    experiment = experiments.make("amsgrad-counterexample")
+    experiment = experiments.make("nesterov-vs-momentum")  # two numeric sliders
     experiment.update()
     grid = experiment.grid()
+    assert len(grid) == 2
     frames = list(experiment.frames())
     assert [tuple(v.values()) for v, _ in frames] == list(itertools.product(*grid.values()))
-    assert experiment.values["C"] == 3.0 and experiment.values["steps"] == 600
-    fresh = experiments.make("amsgrad-counterexample")
+    defaults = {key: c.default for key, c in experiment.controls.items()}
+    assert experiment.values == defaults
+    fresh = experiments.make("nesterov-vs-momentum")
     fresh.update()  # laid out at its defaults first, as the page (plots.png)
     for i in (0, 13, len(frames) - 1):
         values, png = frames[i]
