@@ -64,7 +64,8 @@ def held_bytes(state) -> int:
 
 
 def state_multiple(rule, size: int = 1000) -> float:
-    """The state a rule keeps, in multiples of the parameters, measured from ``init``."""
+    """The state a rule keeps, in multiples of the parameters, measured from ``init``
+    (rules whose state grows as they run, LBFGS and NonlinearCG, show 0 here)."""
     x0 = np.zeros(size)
     return state_bytes(rule, x0) / x0.nbytes
 

@@ -3,7 +3,8 @@ r"""Parameters as layers: a rule applied block by block to a network's parameter
 A network's parameters are not one vector but a structure of named arrays, its
 layers' weight matrices and bias vectors. LARS and LAMB compute a ratio per layer,
 Adafactor factors a matrix's second moment, and practice gives matrices and
-vectors different rules. :class:`ByLayer` does this for any rule::
+vectors different rules. :class:`ByLayer` does this for any rule that takes one
+gradient per step::
 
     rule = ByLayer(LAMB(), vectors=AdamW())     # matrices get LAMB, vectors AdamW
     state = rule.init(params)                   # params: {"W1": (64, 32) array, ...}
@@ -22,6 +23,12 @@ A rule that takes its gradient somewhere other than at ``x`` (Nesterov's
 look-ahead) is handled too: every block's rule is first asked where it wants the
 gradient, the gradient is taken once at all those points together, and then each
 block steps with its part. The rules are pure, so asking costs nothing but time.
+
+A wrapper inside ``ByLayer`` acts on each block alone: ``ByLayer(ClipByNorm(rule))``
+clips each block by its own norm (Keras's ``clipnorm``); for the global norm, wrap
+the whole: ``ClipByNorm(ByLayer(rule, layout=net.layout))``. Rules that search
+along a line, or keep a model of the whole curvature (``LBFGS``, ``NonlinearCG``),
+need the loss of all the parameters together and are refused.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
+from .conjugate_gradient import NonlinearCG
+from .quasi_newton import LBFGS
 from .rules import Rule, a_rule
 
 
@@ -40,8 +49,9 @@ class ByLayerState(NamedTuple):
     blocks: dict  # each block's name -> the state its own rule keeps
 
 
-class _Asked(Exception):
-    """Raised inside a probing step to stop it once it names its gradient point."""
+class _Asked(BaseException):
+    """Raised inside a probing step to stop it once it names its gradient point (a
+    BaseException, so that no ``except Exception`` in a rule or wrapper swallows it)."""
 
     def __init__(self, point):
         super().__init__()
@@ -121,6 +131,8 @@ class ByLayer(Rule):
         self._check(rule=a_rule)
         if self.vectors is not None:
             self._check(vectors=a_rule)
+        for rule in (self.rule, self.vectors):
+            _whole_vector_rule(rule)
         object.__setattr__(self, "layout", _check_layout(self.layout))
 
     def rule_for(self, block: np.ndarray) -> Rule:
@@ -132,6 +144,11 @@ class ByLayer(Rule):
 
     def _blocks(self, name: str, params) -> dict[str, np.ndarray]:
         if self.layout is not None:
+            if isinstance(params, dict):
+                raise TypeError(
+                    "with layout=, ByLayer takes the flat vector (network.flat(params)); "
+                    "leave layout out to pass named arrays"
+                )
             return unflatten(_checks.parameters(name, params), self.layout)
         if not isinstance(params, dict):
             raise TypeError(
@@ -152,6 +169,8 @@ class ByLayer(Rule):
 
     @property
     def buffers(self) -> tuple[str, ...]:
+        """The buffers some block keeps (a vector with another rule may keep
+        others, or none)."""
         rules = (self.rule,) if self.vectors is None else (self.rule, self.vectors)
         return tuple(dict.fromkeys(b for r in rules for b in r.buffers))
 
@@ -180,6 +199,7 @@ class ByLayer(Rule):
             if g.shape != (sum(b.size for b in points.values()),):
                 raise ValueError(f"grad_fn returned shape {g.shape} at step {t}")
             g = unflatten(g, self.layout)
+        g = dict(g) if isinstance(g, dict) else g  # the caller's dict is left as it is
         if not isinstance(g, dict) or list(g) != list(points):
             got = list(g) if isinstance(g, dict) else type(g).__name__
             raise ValueError(
@@ -216,6 +236,36 @@ class ByLayer(Rule):
         for name, block in blocks.items():
             rule = self.rule_for(block)
             new_blocks[name], new_states[name] = rule.step(
-                block, lambda point, name=name: g[name], states[name]
+                block, _Answer(name, points[name], g[name]), states[name]
             )
         return self._output(new_blocks), ByLayerState(t + 1, new_states)
+
+
+class _Answer:
+    """The gradient of one block, for the one call its rule makes, at the point it
+    asked for in the first pass."""
+
+    def __init__(self, name: str, point: np.ndarray, g: np.ndarray):
+        self.name, self.point, self.g, self.calls = name, point, g, 0
+
+    def __call__(self, point):
+        self.calls += 1
+        if self.calls > 1 or not np.array_equal(point, self.point):
+            raise RuntimeError(
+                f"the rule for block {self.name!r} asked for a second gradient in one "
+                "step, or at another point: ByLayer gives each block one gradient per step"
+            )
+        return self.g
+
+
+def _whole_vector_rule(rule) -> None:
+    """Refuse the rules that need the loss of all the parameters together."""
+    inner = rule
+    while inner is not None:
+        if isinstance(inner, LBFGS | NonlinearCG):
+            raise ValueError(
+                f"ByLayer cannot run {type(inner).__name__}: a quasi-Newton or "
+                "conjugate-gradient rule searches along a line and models the "
+                "curvature of the whole loss; give it the flat vector of parameters"
+            )
+        inner = getattr(inner, "rule", None)

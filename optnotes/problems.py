@@ -253,8 +253,10 @@ class LeastSquares(Problem):
     def minibatch_oracles(self, batch_size: int, seeds):
         """Many runs at once: a ``grad_fn`` of points of shape (2, k) whose column
         j gets the gradient ``minibatch_oracle(batch_size, seeds[j])`` would give
-        it, draw for draw. A rule works entry by entry, so k seeded runs become
-        one run of a (2, k) array, with the same numbers."""
+        it, draw for draw. A rule that treats each entry alone (SGD, momentum,
+        Adagrad, the Adam family, averaging) then makes k seeded runs one run of
+        a (2, k) array, with the same numbers; rules that take norms or factor
+        matrices (clipping, LARS, LAMB, Adafactor) couple the columns."""
         oracles = [self.minibatch_oracle(batch_size, seed) for seed in seeds]
 
         def grad_fn(w):
@@ -440,15 +442,17 @@ class MatrixLeastSquares:
        \nabla f(W) = A^\top A\,(W - W^\ast)\,B B^\top $$
 
     with :math:`W` of shape ``shape`` = (m, n), :math:`A` m × m and :math:`B`
-    n × n. The Hessian of :math:`f` as a function of the entries of :math:`W` is the
-    Kronecker product :math:`(BB^\top) \otimes (A^\top A)`: its eigenvalues are the
+    n × n. The Hessian of :math:`f` as a function of the entries of :math:`W` in
+    row-major order (as ``ravel`` gives them) is the Kronecker product
+    :math:`(A^\top A) \otimes (BB^\top)` (:meth:`hessian`): its eigenvalues are the
     products of the two sides' eigenvalues, which are spread evenly on a log scale
     from 1 to ``condition[0]`` (left) and to ``condition[1]`` (right), in random
-    bases. The condition number is ``condition[0] * condition[1]``; the minimum is
-    0 at :math:`W^\ast`. A rule that sees the matrix as a vector of m n numbers
-    (SGD, Adam) meets one ill-conditioned problem; a rule that preconditions
-    each side can undo both factors. :meth:`oracle` adds seeded Gaussian noise to
-    the gradient.
+    bases. The condition number is ``condition[0] * condition[1]`` (a side of
+    length 1 has the single eigenvalue 1); the minimum is 0 at :math:`W^\ast`. A
+    rule that sees the matrix as a vector of m n numbers (SGD, Adam) meets one
+    ill-conditioned problem; a rule that preconditions each side (as Shampoo
+    does, not in this package yet) can undo both factors. :meth:`oracle` adds
+    seeded Gaussian noise to the gradient.
     """
 
     def __init__(self, shape=(8, 6), condition=(10.0, 10.0), seed: int = 0):

@@ -272,3 +272,53 @@ def test_the_readme_example_trains_the_deep_network():
     rule = on.ByLayer(on.LAMB(lr=1e-2), vectors=on.AdamW(lr=1e-2), layout=NET.layout)
     history = on.networks.train(rule, NET, on.data.digits(), epochs=5)
     assert round(history.test_accuracy[-1], 2) == 0.95
+
+
+def test_a_rule_gets_its_block_gradient_once_and_where_it_asked():
+    """A rule that asks for a second gradient in a step (extragradient) would get
+    the first one again: ByLayer says so instead."""
+
+    class Extragradient(on.SGD):
+        def step(self, x, grad_fn, state):
+            (t,) = self.unpack(state, x)
+            half = x - self.lr * grad_fn(x)
+            return x - self.lr * grad_fn(half), on.rules.SGDState(t + 1)
+
+    rule = ByLayer(Extragradient(lr=0.5))
+    params = {"b": np.ones(2)}
+    with pytest.raises(RuntimeError, match="asked for a second gradient in one step"):
+        rule.step(params, lambda p: dict(p), rule.init(params))
+
+
+def test_wrappers_act_per_block_and_whole_vector_rules_are_refused():
+    from optnotes.conjugate_gradient import NonlinearCG
+    from optnotes.quasi_newton import LBFGS
+
+    params = {"W": np.full((3, 2), 1.0), "b": np.full(2, 1.0)}
+    grad_fn = lambda p: {k: np.full_like(v, 10.0) for k, v in p.items()}  # noqa: E731
+    # Inside ByLayer, clipping by norm clips each block by its own norm ...
+    per_block = ByLayer(on.ClipByNorm(on.SGD(lr=1.0), max_norm=1.0))
+    stepped, _ = per_block.step(params, grad_fn, per_block.init(params))
+    np.testing.assert_allclose(1 - stepped["W"], 1 / np.sqrt(6))
+    np.testing.assert_allclose(1 - stepped["b"], 1 / np.sqrt(2))
+    # ... around it, by the global norm, on the flat vector.
+    layout = layers.layout_of(params)
+    whole = on.ClipByNorm(ByLayer(on.SGD(lr=1.0), layout=layout), max_norm=1.0)
+    x = layers.flatten(params)
+    stepped, _ = whole.step(x, lambda x: np.full_like(x, 10.0), whole.init(x))
+    np.testing.assert_allclose(1 - stepped, 1 / np.sqrt(8))
+    with pytest.raises(TypeError, match="got a dict of named arrays: use ByLayer"):
+        on.ClipByNorm(ByLayer(on.SGD())).step(params, grad_fn, ByLayer(on.SGD()).init(params))
+    for rule in (LBFGS(), NonlinearCG(), on.ClipByNorm(LBFGS())):
+        with pytest.raises(ValueError, match="ByLayer cannot run .*: a quasi-Newton"):
+            ByLayer(rule)
+    with pytest.raises(TypeError, match="with layout=, ByLayer takes the flat vector"):
+        ByLayer(on.SGD(), layout=layout).init(params)
+
+
+def test_the_callers_gradient_dict_is_left_as_it_is():
+    stored = {"W": np.ones((2, 2), dtype=np.float32), "b": [1.0, 1.0]}
+    rule = ByLayer(on.SGD(lr=0.1))
+    params = {"W": np.zeros((2, 2)), "b": np.zeros(2)}
+    rule.step(params, lambda p: stored, rule.init(params))
+    assert stored["W"].dtype == np.float32 and stored["b"] == [1.0, 1.0]

@@ -122,3 +122,12 @@ def test_digits_are_scikit_learns_without_importing_it():
     for ours, theirs in zip(data.digits(), expected, strict=True):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
+
+
+def test_reading_the_digits_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    check = "import sys; from optnotes import data; data.digits(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -12,6 +12,13 @@ from .. import _checks
 
 def gradient(grad_fn, x: np.ndarray, t: int) -> np.ndarray:
     """Call ``grad_fn(x)`` once and check what it returns: same shape as x, finite."""
+    if isinstance(x, dict):
+        raise TypeError(
+            "this rule takes the parameters as one array, got a dict of named "
+            "arrays: use ByLayer(rule) for named layers, or, for a wrapper that "
+            "needs all the parameters at once (global clipping), wrap "
+            "ByLayer(rule, layout=net.layout), which works on the flat vector"
+        )
     if not callable(grad_fn):
         raise TypeError(
             "grad_fn must be a function of x that returns the gradient "
