@@ -68,7 +68,17 @@ def rate_or_schedule(name: str, value, check):
     """
     if callable(value):
         return value
+    if isinstance(value, np.ndarray):
+        return rates(name, value, check)
     return check(name, value)
+
+
+def rates(name: str, values: np.ndarray, check) -> np.ndarray:
+    """An array of rates, one per run of many run side by side (a rate per
+    column of the parameters), each checked as a single rate is; read-only."""
+    values = np.array([check(name, v) for v in values.ravel()]).reshape(values.shape)
+    values.flags.writeable = False
+    return values
 
 
 def scheduled(name: str, value, t: int, check) -> float:

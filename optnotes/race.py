@@ -20,6 +20,7 @@ import numpy as np
 from . import plots, rules
 from .experiments import problem_named
 from .plots import Path, trace
+from .trajectory import BLOW_UP
 
 PROBLEMS = ("ravine", "Rosenbrock", "Beale", "saddle")
 OTHER_STARTS = {  # a second start per problem, for the reader to try the tuned rates elsewhere
@@ -50,12 +51,52 @@ def tuned(problem_name: str) -> dict[str, tuple[float, float]]:
     problem = problem_named(problem_name)
     best = {}
     for Rule in rules.ALL_RULES:
-        scores = [
-            (final_gap(problem, run_rule(Rule.__name__, problem, lr)), lr) for lr in LEARNING_RATES
-        ]
-        gap, lr = min(scores)
+        gaps = final_gaps(Rule.__name__, problem)
+        gap, lr = min(zip(gaps, LEARNING_RATES, strict=True))
         best[Rule.__name__] = (lr, gap)
     return best
+
+
+def final_gaps(name: str, problem, steps: int = STEPS) -> list[float]:
+    """f(x_T) − f* for every rate of ``LEARNING_RATES`` (infinity where the run
+    diverged), as ``final_gap(problem, run_rule(...))`` gives, rate by rate.
+
+    The runs go side by side, one rate per column (the rules treat each entry
+    alone), with each column's gradient and loss computed on its own, so that
+    every number is the one a run alone gives: a run that passes ``BLOW_UP`` is
+    marked diverged and restarted, so that it cannot overflow the others.
+    Should a step still overflow, the runs are made one by one instead.
+    """
+    rates = np.array(LEARNING_RATES)
+    start = np.array(problem.start, dtype=float)
+    x = np.repeat(start[:, None], len(rates), axis=1)
+    rule = getattr(rules, name)(lr=rates)
+    state = rule.init(x)
+
+    def grad(x):  # column by column: as a run alone computes it, to the last bit
+        return np.stack([problem.grad(column) for column in x.T], axis=1)
+
+    diverged = np.zeros(len(rates), dtype=bool)
+    try:
+        with np.errstate(all="ignore"):
+            for _ in range(steps):
+                x, state = rule.step(x, grad, state)
+                blew_up = np.abs(x).max(axis=0) > BLOW_UP
+                if blew_up.any():
+                    diverged |= blew_up
+                    x, state = _restart(x, state, start, blew_up)
+    except FloatingPointError:
+        return [final_gap(problem, run_rule(name, problem, lr, steps)) for lr in rates]
+    f_star = plots.lowest_value(problem)
+    gaps = [float(problem.value(column) - f_star) for column in x.T]
+    return [float("inf") if d else g for d, g in zip(diverged, gaps, strict=True)]
+
+
+def _restart(x, state, start, columns):
+    """The runs in ``columns`` back at the start with empty buffers."""
+    x = np.where(columns, start[:, None], x)
+    buffers = [np.where(columns, 0.0, b) for b in state[1:]]
+    return x, type(state)(state.t, *buffers)
 
 
 def spread(best: dict) -> dict[str, float]:

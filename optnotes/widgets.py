@@ -50,9 +50,9 @@ FRAMES_URL = "_frames"
 PRINTED_WIDTH = 78  # a text line in the PDF, as the chapters' printed output
 GRID_POINTS = 10
 """Values of a numeric control on the static page (its default among them)."""
-GRID_POINTS_2D = 7
-"""Values of each control when two move on the static page: 7 × 7 frames, not
-10 × 10, half the build's rendering for the two-slider experiments."""
+GRID_POINTS_2D = 6
+"""Values of each control when two move on the static page: 6 × 6 frames, not
+10 × 10, a third of the build's rendering for the two-slider experiments."""
 
 # --- Controls --------------------------------------------------------------------
 

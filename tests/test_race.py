@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optnotes import race, rules
+from optnotes.experiments import problem_named
 
 
 def test_race_is_reproducible():
@@ -48,3 +49,38 @@ def test_a_misspelt_problem_or_rule_names_the_choices():
         race.race("Bael", ["SGD"])
     with pytest.raises(ValueError, match="no rule named 'Sgd': choose from SGD, Momentum"):
         race.race("Beale", ["Sgd"])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Momentum", "Adam", "Adadelta", "RAdam"])
+@pytest.mark.parametrize("problem_name", ["Rosenbrock", "saddle"])
+def test_rates_side_by_side_are_the_runs_one_by_one(name, problem_name):
+    """The race tunes all its rates in one run of a (2, 16) array: the gaps are
+    the ones each rate's own run gives, to the last bit, diverged runs included."""
+    problem = problem_named(problem_name)
+    alone = [
+        race.final_gap(problem, race.run_rule(name, problem, lr)) for lr in race.LEARNING_RATES
+    ]
+    assert race.final_gaps(name, problem) == alone
+    if (name, problem_name) == ("SGD", "Rosenbrock"):
+        assert any(np.isinf(alone)) and not all(np.isinf(alone))  # blown-up runs too
+
+
+class _Wall:
+    """A quadratic whose gradient is infinite past x = 40: a large rate overflows
+    in one step, before its run passes the blow-up limit."""
+
+    start, minima = (3.0, 1.0), ((0.0, 0.0),)
+
+    def value(self, x):
+        return 0.5 * float(np.sum(np.asarray(x) ** 2))
+
+    def grad(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where(np.abs(x) > 40, np.inf, x)
+
+
+def test_a_step_that_overflows_falls_back_to_one_run_per_rate():
+    wall = _Wall()
+    alone = [race.final_gap(wall, race.run_rule("SGD", wall, lr)) for lr in race.LEARNING_RATES]
+    assert np.isinf(alone[-1]) and np.isfinite(alone[0])
+    assert race.final_gaps("SGD", wall) == alone

@@ -482,3 +482,19 @@ def test_bad_start_and_state_are_refused():
         rule.step(np.zeros(2), lambda x: x, on.SGD().init(np.zeros(2)))
     with pytest.raises(ValueError, match="the state's m has shape \\(3,\\)"):
         rule.step(np.zeros(2), lambda x: x, rule.init(np.zeros(3)))
+
+
+def test_an_array_of_rates_is_runs_side_by_side():
+    rates = np.array([0.01, 0.1, 0.3])
+    x0 = np.tile(X0[:, None], (1, 3))
+
+    def grad(x):  # column by column, as each run alone
+        return np.stack([quad_grad(column) for column in x.T], axis=1)
+
+    together = on.run(on.Adam(lr=rates), grad, x0, 20)
+    for j, lr in enumerate(rates):
+        np.testing.assert_array_equal(together[:, :, j], on.run(on.Adam(lr=lr), quad_grad, X0, 20))
+    rule = on.SGD(lr=rates)
+    assert not rule.lr.flags.writeable
+    with pytest.raises(ValueError, match=r"lr must lie in \(0, inf\], got -0.1"):
+        on.SGD(lr=np.array([0.1, -0.1]))

@@ -100,7 +100,7 @@ def test_grid_includes_default_and_ends():
     ratios = np.diff(np.log(values))
     assert np.all(ratios > 0)  # log-spaced, increasing
     two = experiments.make("momentum-ravine").grid()  # lr and mu move together
-    assert [len(v) for v in two.values()] == [widgets.GRID_POINTS_2D] * 2 == [7, 7]
+    assert [len(v) for v in two.values()] == [widgets.GRID_POINTS_2D] * 2 == [6, 6]
     assert experiments.make("gd-ravine").grid()["lr"] == experiments.make("gd-ravine").controls[
         "lr"
     ].grid(widgets.GRID_POINTS)

@@ -10,7 +10,10 @@ Notation, the same in the book: :math:`x` the parameters, :math:`g` the gradient
 :math:`\alpha` the learning rate, :math:`u` a velocity, :math:`r, s` running
 averages of squares, :math:`m, v` Adam's first and second moments, :math:`t` the
 step count (0 on the first step). ``lr`` (and ``mu`` where there is one) may be a
-number or a schedule, a callable of ``t``; the rule then uses ``lr(t)``.
+number or a schedule, a callable of ``t``; the rule then uses ``lr(t)``. ``lr``
+may also be an array of rates that broadcasts against ``x``: for a rule that
+treats each entry alone, ``x`` of shape (2, k) with ``lr`` of shape (k,) is k
+runs side by side, one rate each (the race tunes the rates so).
 
 Each ``step`` reads line by line like the equation in its docstring.
 """
