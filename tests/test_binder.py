@@ -78,3 +78,16 @@ def test_every_chapter_runs_in_a_binder_like_environment(binder_python):
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert result.stdout.count("executed") == len(pages)
+
+
+def test_an_install_from_the_source_ships_every_package():
+    """pyproject.toml names each package folder of optnotes, so that `pip install .`
+    (not only the editable install) carries the subpackages, optnotes.rules too."""
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "optnotes").rglob("__init__.py")
+    }
+    assert set(listed["packages"]) == folders
