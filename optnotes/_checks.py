@@ -127,3 +127,15 @@ def store(obj, **checks) -> None:
     """
     for name, check in checks.items():
         object.__setattr__(obj, name, check(name, getattr(obj, name)))
+
+
+def matrix(rule_name: str, x) -> np.ndarray:
+    """Check that a rule that updates weight matrices was given one; the error
+    points to ``ByLayer``, which gives a network's vectors another rule."""
+    if np.ndim(x) != 2:
+        raise ValueError(
+            f"{rule_name} updates a weight matrix, but got parameters of shape "
+            f"{np.shape(x)}: give a network's matrices to {rule_name} and its "
+            f"vectors to another rule, with ByLayer({rule_name}(), vectors=AdamW())"
+        )
+    return x

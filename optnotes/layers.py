@@ -62,17 +62,6 @@ def _ask(point):
     raise _Asked(np.array(point, dtype=np.float64))
 
 
-def matrix(rule_name: str, x: np.ndarray) -> np.ndarray:
-    """Check that a rule that updates weight matrices was given one."""
-    if np.ndim(x) != 2:
-        raise ValueError(
-            f"{rule_name} updates a weight matrix, but got parameters of shape "
-            f"{np.shape(x)}: give a network's matrices to {rule_name} and its "
-            f"vectors to another rule, with ByLayer({rule_name}(), vectors=AdamW())"
-        )
-    return x
-
-
 def layout_of(params) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """The names and shapes of a structure of named arrays, in order."""
     return tuple((name, np.shape(block)) for name, block in params.items())

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import optnotes as on
-from optnotes import analysis, data, layers, networks, problems
+from optnotes import _checks, analysis, data, layers, networks, problems
 from optnotes.layers import ByLayer
 
 NET = problems.deep_digits_network()
@@ -211,10 +211,10 @@ def test_bad_input_is_refused_with_its_cause():
 
 def test_a_rule_that_needs_a_matrix_names_the_shape_and_the_combinator():
     with pytest.raises(ValueError, match=r"a weight matrix, but got parameters of shape \(5,\)"):
-        layers.matrix("Muon", np.ones(5))
+        _checks.matrix("Muon", np.ones(5))
     with pytest.raises(ValueError, match=r"ByLayer\(Muon\(\), vectors=AdamW\(\)\)"):
-        layers.matrix("Muon", np.ones((2, 2, 2)))
-    assert layers.matrix("Muon", np.ones((2, 3))).shape == (2, 3)
+        _checks.matrix("Muon", np.ones((2, 2, 2)))
+    assert _checks.matrix("Muon", np.ones((2, 3))).shape == (2, 3)
 
 
 def test_network_views_refuse_the_wrong_structure():
