@@ -1009,10 +1009,17 @@ def inverse_time_variance() -> Derivation:
     V = sp.Function("V")
     rhs = -2 * a0 * lam * V(s) / s + a0**2 * sigma**2 / s**2
     d.add("ode", r"\frac{dV}{dt}", rhs.subs(V(s), sp.Symbol("V")))
-    general = sp.dsolve(sp.Eq(V(s).diff(s), rhs), V(s)).rhs
-    C1 = sp.Symbol("C1")
-    forget = sp.simplify(sp.expand(general).coeff(C1))
-    noise = sp.factor(sp.expand(general).subs(C1, 0))
+
+    def residual(trial):  # dV/dt minus the right-hand side, for V = trial
+        return sp.diff(trial, s) - rhs.subs(V(s), trial)
+
+    # The equation is linear: its solutions are a solution of the equation
+    # without noise (a power of t) plus one in balance with the noise (c/t).
+    # (sympy's dsolve finds the same, but for some hash seeds takes minutes.)
+    p, c = sp.Symbol("p"), sp.Symbol("c")
+    (power,) = sp.solve(sp.expand(residual(s**p).subs(sigma, 0) * s ** (1 - p)), p)
+    (weight,) = sp.solve(sp.expand(residual(c / s) * s**2), c)
+    forget, noise = s**power, sp.factor(weight / s)
     d.add("forgetting", r"V_{\text{forget}}", A * forget, "no noise")
     d.add("noise", r"V_{\text{noise}}", noise, "noise, in balance")
     exponents = [sp.simplify(s * sp.diff(sp.log(part), s)) for part in (forget, noise)]
