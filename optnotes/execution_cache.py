@@ -16,7 +16,10 @@ so every page executes again. With nothing changed, a rebuild executes
 nothing.
 
 It also executes the pages that need it in parallel, one kernel per core,
-before Sphinx reads them (MyST-NB would run them one after another), and puts
+before Sphinx reads them (MyST-NB would run them one after another, each in a
+kernel started for it); each kernel runs page after page, its namespace
+emptied between them (``PageKernel``), which spares every page a kernel's
+start and its imports, about a second each. It puts
 the results in the cache, where MyST-NB then finds them. A page whose run fails
 is left out of the cache: MyST-NB runs it again while reading it and reports
 the error, with the page and its traceback, as it always does. Kernels side by
@@ -36,10 +39,11 @@ import shutil
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from queue import Empty, Queue
 
 PACKAGE = Path(__file__).resolve().parent
 LIBRARIES = ("numpy", "scipy", "sympy", "matplotlib", "ipywidgets", "scikit-learn")
@@ -116,7 +120,6 @@ def _execute_in_parallel(app, env, docnames):
     if config is None or config.execution_mode != "cache" or config.kernel_rgx_aliases:
         return
     from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.executors.utils import single_nb_execution
     from sphinx.util import logging
 
     cache, stale = _stale_notebooks(env, docnames)
@@ -126,35 +129,113 @@ def _execute_in_parallel(app, env, docnames):
     start = time.perf_counter()
     # Longest pages first (by size), so that no core is left with a long page last.
     stale.sort(key=lambda item: item[0].stat().st_size, reverse=True)
+    pages, done = Queue(), Queue()
+    for item in stale:
+        pages.put(item)
+
+    def work():  # one kernel, page after page, until none is left
+        kernel = PageKernel(config.execution_timeout, config.execution_allow_errors)
+        try:
+            while True:
+                try:
+                    item = pages.get_nowait()
+                except Empty:
+                    return
+                done.put((item, kernel.run(item[1], str(item[0].parent))))
+        finally:
+            kernel.stop()
+
     with _environment(ONE_BLAS_THREAD), ThreadPoolExecutor(max_workers=workers) as pool:
-        runs = {
-            pool.submit(
-                single_nb_execution,
-                notebook,  # executed in place
-                cwd=str(path.parent),
-                allow_errors=config.execution_allow_errors,
-                timeout=config.execution_timeout,
-                meta_override=True,
-                kernel_manager_class=_local_socket_kernel_manager(),
-            ): (path, notebook, read_fmt)
-            for path, notebook, read_fmt in stale
-        }
-        for run in as_completed(runs):
-            path, notebook, read_fmt = runs[run]
-            result = run.result()
-            if result.err is not None:
-                continue  # MyST-NB runs it again and reports the error
-            record = (
-                cache.add_nb_to_project(str(path), read_data=read_fmt)
-                if read_fmt
-                else cache.add_nb_to_project(str(path))
-            )
-            bundle = CacheBundleIn(notebook, record.uri, data={"execution_seconds": result.time})
-            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+    while not done.empty():
+        (path, notebook, read_fmt), (seconds, error) = done.get()
+        if error is not None:
+            continue  # MyST-NB runs it again, in a kernel of its own, and reports the error
+        record = (
+            cache.add_nb_to_project(str(path), read_data=read_fmt)
+            if read_fmt
+            else cache.add_nb_to_project(str(path))
+        )
+        bundle = CacheBundleIn(notebook, record.uri, data={"execution_seconds": seconds})
+        cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
     logging.getLogger(__name__).info(
         f"optnotes: executed {len(stale)} pages on {workers} cores "
         f"in {time.perf_counter() - start:.1f} s"
     )
+
+
+class PageKernel:
+    """A kernel that executes page after page: its namespace is emptied
+    (``%reset -f``) before each page, and the modules the pages import stay
+    imported, so that a page pays neither for a kernel's start nor for the
+    imports the page before it made. Every page must still run alone, in a
+    kernel of its own, as a reader runs it (``tests/test_binder.py`` runs each
+    so); if a page fails here, MyST-NB runs it again alone and reports it."""
+
+    def __init__(self, timeout, allow_errors):
+        self.timeout, self.allow_errors = timeout, allow_errors
+        self.km = None
+
+    def run(self, notebook, cwd: str):
+        """Execute ``notebook`` in place; (seconds, the error or None)."""
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+        timeout, allow_errors = self.timeout, self.allow_errors
+        settings = notebook.metadata.get("execution", {})  # a page's own, as jupyter-cache
+        timeout = settings.get("timeout", timeout)
+        allow_errors = settings.get("allow_errors", allow_errors)
+        start = time.perf_counter()
+        try:
+            if self.km is not None:
+                self._execute(_reset_notebook(notebook), cwd, 60, False)
+            start = time.perf_counter()
+            self._execute(notebook, cwd, timeout, allow_errors)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+            self.stop()  # the next page starts afresh
+            return time.perf_counter() - start, error
+        return time.perf_counter() - start, None
+
+    def _execute(self, notebook, cwd, timeout, allow_errors):
+        from nbclient import NotebookClient
+
+        if self.km is None:
+            name = notebook.metadata.get("kernelspec", {}).get("name", "python3")
+            self.km = _local_socket_kernel_manager()(kernel_name=name)
+        client = NotebookClient(
+            notebook,
+            km=self.km,  # not the client's: it leaves the kernel running
+            timeout=timeout,
+            allow_errors=allow_errors,
+            resources={"metadata": {"path": cwd}},
+            record_timing=False,  # timings in the cells' metadata would change their hash
+        )
+        try:
+            client.execute(cwd=cwd)  # cwd: where the kernel starts, the first time
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+
+    def stop(self):
+        if self.km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        try:
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)
+        finally:
+            run_sync(km.cleanup_resources)()
+
+
+def _reset_notebook(page):
+    """A one-cell notebook that empties the kernel's namespace."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f")])
+    notebook.metadata = page.metadata
+    return notebook
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import numpy as np
 from . import plots, problems, rules, schedules
 from . import widgets as w
 from .analysis import momentum_radius
-from .large_models import factored, layerwise, memory, sign
+from .large_models import factored, kronecker, layerwise, memory, orthogonal, schedule_free, sign
 from .plots import Path, PathFigure, trace
 
 REGISTRY = {}
@@ -660,5 +660,5 @@ def race_experiment():
 
 # --- Optimizers of large models: each chapter's module builds its experiments ------
 
-for _chapter in (layerwise, sign, factored, memory):
+for _chapter in (layerwise, sign, factored, kronecker, orthogonal, schedule_free, memory):
     REGISTRY.update(_chapter.EXPERIMENTS)

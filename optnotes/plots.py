@@ -59,8 +59,15 @@ STYLE = {
     "SignSGD": (VERMILLION, ":"),  # Adam's colour: Adam without memory is signSGD
     "Signum": (SKY, "-."),
     "Lion": (PURPLE, "-."),
+    "Shampoo": (BLUE, "-."),
+    "SOAP": (ORANGE, ":"),
+    "Muon": (BLACK, "--"),
+    "ScheduleFreeSGD": (BLACK, ":"),
+    "ScheduleFreeAdamW": (ORANGE, "-."),
 }
-assert set(STYLE) == {r.__name__ for r in (*_rules.ALL_RULES, *_rules.LARGE_MODEL_RULES)}
+assert set(STYLE) == {
+    r.__name__ for r in (*_rules.ALL_RULES, *_rules.LARGE_MODEL_RULES, *_rules.MATRIX_RULES)
+}
 
 _STYLE_NAMES = {name.lower(): name for name in STYLE}
 EXTRA_COLOURS = (BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE)

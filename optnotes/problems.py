@@ -451,7 +451,7 @@ class MatrixLeastSquares:
     length 1 has the single eigenvalue 1); the minimum is 0 at :math:`W^\ast`. A
     rule that sees the matrix as a vector of m n numbers (SGD, Adam) meets one
     ill-conditioned problem; a rule that preconditions each side (as Shampoo
-    does, not in this package yet) can undo both factors. :meth:`oracle` adds
+    does, ``optnotes.rules.kronecker.Shampoo``) can undo both factors. :meth:`oracle` adds
     seeded Gaussian noise to the gradient.
     """
 

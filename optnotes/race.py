@@ -57,44 +57,54 @@ def tuned(problem_name: str) -> dict[str, tuple[float, float]]:
     return best
 
 
-def final_gaps(name: str, problem, steps: int = STEPS) -> list[float]:
-    """f(x_T) − f* for every rate of ``LEARNING_RATES`` (infinity where the run
-    diverged), as ``final_gap(problem, run_rule(...))`` gives, rate by rate.
+def final_gaps(
+    name: str, problem, steps: int = STEPS, rates=LEARNING_RATES, f_star=None
+) -> list[float]:
+    """f(x_T) − f* for every rate of ``rates`` (infinity where the run
+    diverged), as ``final_gap(problem, run_rule(...))`` gives, rate by rate;
+    ``f_star`` is the problem's lowest value (found by ``plots.lowest_value``
+    if None).
 
-    The runs go side by side, one rate per column (the rules treat each entry
-    alone), with each column's gradient and loss computed on its own, so that
-    every number is the one a run alone gives: a run that passes ``BLOW_UP`` is
-    marked diverged and restarted, so that it cannot overflow the others.
-    Should a step still overflow, the runs are made one by one instead.
+    The runs go side by side, one rate per column along a last axis (the rules
+    treat each entry alone), with each column's gradient and loss computed on
+    its own, so that every number is the one a run alone gives: a run that
+    passes ``BLOW_UP`` is marked diverged and restarted, so that it cannot
+    overflow the others. Should a step still overflow, the runs are made one by
+    one instead.
     """
-    rates = np.array(LEARNING_RATES)
+    rates = np.array(rates)
+    f_star = plots.lowest_value(problem) if f_star is None else f_star
     start = np.array(problem.start, dtype=float)
-    x = np.repeat(start[:, None], len(rates), axis=1)
+    x = np.repeat(start[..., None], len(rates), axis=-1)
     rule = getattr(rules, name)(lr=rates)
     state = rule.init(x)
+    one_run = tuple(range(start.ndim))
 
     def grad(x):  # column by column: as a run alone computes it, to the last bit
-        return np.stack([problem.grad(column) for column in x.T], axis=1)
+        return np.stack([problem.grad(x[..., k]) for k in range(len(rates))], axis=-1)
+
+    def gap(x) -> float:
+        return float(problem.value(x) - f_star)
 
     diverged = np.zeros(len(rates), dtype=bool)
     try:
         with np.errstate(all="ignore"):
             for _ in range(steps):
                 x, state = rule.step(x, grad, state)
-                blew_up = np.abs(x).max(axis=0) > BLOW_UP
+                blew_up = np.abs(x).max(axis=one_run) > BLOW_UP
                 if blew_up.any():
                     diverged |= blew_up
                     x, state = _restart(x, state, start, blew_up)
     except FloatingPointError:
-        return [final_gap(problem, run_rule(name, problem, lr, steps)) for lr in rates]
-    f_star = plots.lowest_value(problem)
-    gaps = [float(problem.value(column) - f_star) for column in x.T]
+        runs = (run_rule(name, problem, lr, steps) for lr in rates)
+        return [float("inf") if r.diverged is not None else gap(r.xs[-1]) for r in runs]
+    gaps = [gap(x[..., k]) for k in range(len(rates))]
     return [float("inf") if d else g for d, g in zip(diverged, gaps, strict=True)]
 
 
 def _restart(x, state, start, columns):
     """The runs in ``columns`` back at the start with empty buffers."""
-    x = np.where(columns, start[:, None], x)
+    x = np.where(columns, start[..., None], x)
     buffers = [np.where(columns, 0.0, b) for b in state[1:]]
     return x, type(state)(state.t, *buffers)
 
@@ -184,3 +194,54 @@ def animation(problem_name: str, names, frames: int = 20, steps: int = STEPS) ->
     frame(frames - 1)
     view.figure.set_dpi(100)
     return Animation(html, plots.png(view.figure))
+
+
+# --- The rules of large models, on a matrix ------------------------------------------
+
+MATRIX_PROBLEM = {"shape": (12, 8), "condition": (100.0, 100.0), "seed": 0}
+"""The matrix race's problem: least squares in a 12 x 8 weight matrix whose
+Hessian is a Kronecker product, condition number 10^4 (100 on each side)."""
+MATRIX_RATES = tuple(float(a) for a in np.geomspace(1e-5, 3.0, 12))
+MATRIX_STEPS = 200
+
+
+def matrix_rules() -> tuple:
+    """Every rule of the book with a learning rate: the classical ones, those of
+    large models and those for matrices only."""
+    return (*rules.ALL_RULES, *rules.LARGE_MODEL_RULES, *rules.MATRIX_RULES)
+
+
+def matrix_problem():
+    from .problems import MatrixLeastSquares
+
+    return MatrixLeastSquares(**MATRIX_PROBLEM)
+
+
+def _side_by_side(Rule) -> bool:
+    """Whether the rule treats each entry alone, so that several rates can run as
+    columns (the layer-wise, factored, matrix and schedule-free rules cannot)."""
+    entrywise = (rules.SignSGD, rules.Signum, rules.Lion)
+    return Rule in rules.ALL_RULES or Rule in entrywise
+
+
+@lru_cache(maxsize=1)
+def matrix_tuned() -> dict[str, tuple[float, float]]:
+    """For every rule of :func:`matrix_rules`: (best learning rate of
+    ``MATRIX_RATES``, f(W_T) / f(W_0) after ``MATRIX_STEPS`` steps) on
+    :func:`matrix_problem`, whose minimum value is 0. A run that diverges
+    scores infinity; ties go to the smaller rate."""
+    problem = matrix_problem()
+    f0 = problem.value(problem.start)
+    best = {}
+    for Rule in matrix_rules():
+        name = Rule.__name__
+        if _side_by_side(Rule):
+            gaps = final_gaps(name, problem, MATRIX_STEPS, MATRIX_RATES, f_star=0.0)
+        else:
+            runs = (run_rule(name, problem, lr, MATRIX_STEPS) for lr in MATRIX_RATES)
+            gaps = [
+                float("inf") if r.diverged is not None else problem.value(r.xs[-1]) for r in runs
+            ]
+        gap, lr = min(zip(gaps, MATRIX_RATES, strict=True))
+        best[name] = (lr, gap / f0)
+    return best

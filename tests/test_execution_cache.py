@@ -132,3 +132,48 @@ def test_a_failing_page_fails_the_build_with_its_traceback(small_book):
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "other.md" in log and "ZeroDivisionError" in log
+
+
+def _notebook(*sources):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    return notebook
+
+
+def _printed(notebook) -> str:
+    return "".join(o.get("text", "") for c in notebook.cells for o in c.outputs)
+
+
+def test_a_page_kernel_runs_page_after_page_each_with_an_empty_namespace(tmp_path):
+    """The build's kernels run page after page: the second page runs in the same
+    process but sees nothing the first defined; a failing page returns its
+    error, and the page after it gets a fresh kernel."""
+    from nbclient.exceptions import CellExecutionError
+
+    from optnotes.execution_cache import PageKernel
+
+    show = "import os; print(os.getpid(), 'leaked' in dir())"
+    pages = [
+        _notebook("leaked = 1", show),
+        _notebook(show),
+        _notebook("1 / 0"),
+        _notebook(show),
+    ]
+    kernel = PageKernel(timeout=60, allow_errors=False)
+    try:
+        results = [kernel.run(page, str(tmp_path)) for page in pages]
+    finally:
+        kernel.stop()
+    assert [error is None for _, error in results] == [True, True, False, True]
+    assert isinstance(results[2][1], CellExecutionError)
+    assert "ZeroDivisionError" in str(results[2][1])
+    (pid_1, leaked_1), (pid_2, leaked_2), (pid_4, leaked_4) = (
+        _printed(pages[k]).split() for k in (0, 1, 3)
+    )
+    assert (leaked_1, leaked_2, leaked_4) == ("True", "False", "False")
+    assert pid_1 == pid_2 != pid_4
+    assert kernel.km is None  # stopped

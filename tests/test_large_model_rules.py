@@ -83,7 +83,7 @@ def test_each_trains_the_deep_network_by_layer(rule):
 
 def test_the_benchmark_covers_every_rule():
     names = [bench.rule_name(rule) for rule in bench.every_rule()]
-    expected = [R.__name__ for R in (*on.ALL_RULES, *on.LARGE_MODEL_RULES)]
+    expected = [R.__name__ for R in (*on.ALL_RULES, *on.LARGE_MODEL_RULES, *on.MATRIX_RULES)]
     assert names == [*expected, "EightBit(Adam)"]
     (row,) = bench.bench_rules(big=10_000, repeats=1, steps=2, rules=[on.Adafactor()])
     # Adafactor on a 100 x 100 matrix keeps a row and a column: 200 numbers.

@@ -1,9 +1,11 @@
 r"""Bytes of optimizer state per parameter (the chapter "Memory").
 
 A rule's state for a block of shape (m, n) holds
-:math:`a\,mn + b\,(m + n) + c` numbers for every rule in the book: a buffer
-shaped like the block adds 1 to a, Adafactor's row and column factors add 1 to
-b, a number kept per block adds 1 to c. :func:`fit` measures a, b, c from the
+:math:`a\,mn + b\,(m + n) + c + d\,(m^2 + n^2)` numbers for every rule in the
+book: a buffer shaped like the block adds 1 to a, Adafactor's row and column
+factors add 1 to b, a number kept per block adds 1 to c, and a pair of m x m and
+n x n matrices (Shampoo's and SOAP's statistics, their roots or eigenvectors)
+adds 1 to d. :func:`fit` measures a, b, c, d from the
 states ``init`` returns for small shapes (an exact linear solve) and checks them
 on other shapes; :func:`state_numbers` then applies them to the shapes of a
 model far too large to allocate, such as GPT-2's (:func:`gpt2`).
@@ -70,7 +72,7 @@ def parameters(shapes: dict) -> int:
 
 # --- Fitting a rule's state ---------------------------------------------------------
 
-FIT_SHAPES = ((2, 3), (3, 5), (5, 4), (4, 4))
+FIT_SHAPES = ((2, 3), (3, 5), (5, 4), (4, 4), (6, 2))
 CHECK_SHAPES = ((7, 11), (16, 3), (1, 9))
 
 
@@ -96,7 +98,7 @@ def _float64_only(state) -> None:
 
 @dataclass(frozen=True)
 class Fit:
-    """Numbers of state: ``a*m*n + b*(m+n) + c`` for a matrix (m, n),
+    """Numbers of state: ``a*m*n + b*(m+n) + c + d*(m**2 + n**2)`` for a matrix (m, n),
     ``a_vec*n + c_vec`` for a vector of n, made by ``vectors`` (the rule itself,
     or AdamW where the rule takes matrices only)."""
 
@@ -107,12 +109,13 @@ class Fit:
     a_vec: float
     c_vec: float
     vectors: str
+    d: float = 0.0
 
     def numbers(self, shape) -> float:
         if len(shape) == 1:
             return self.a_vec * shape[0] + self.c_vec
         m, n = shape[0], int(np.prod(shape[1:]))
-        return self.a * m * n + self.b * (m + n) + self.c
+        return self.a * m * n + self.b * (m + n) + self.c + self.d * (m * m + n * n)
 
 
 def _solve(rows, values, checks, check_values, what):
@@ -127,12 +130,12 @@ def _solve(rows, values, checks, check_values, what):
 
 
 def fit(rule: Rule, name: str | None = None) -> Fit:
-    """Measure a, b, c (matrices) and a_vec, c_vec (vectors) of ``rule``'s state
+    """Measure a, b, c, d (matrices) and a_vec, c_vec (vectors) of ``rule``'s state
     from its ``init`` on small shapes, and check them on others (ValueError if a
     held-out shape does not match)."""
     name = name or type(rule).__name__
-    row = lambda s: (s[0] * s[1], s[0] + s[1], 1)  # noqa: E731
-    a, b, c = _solve(
+    row = lambda s: (s[0] * s[1], s[0] + s[1], 1, s[0] ** 2 + s[1] ** 2)  # noqa: E731
+    a, b, c, d = _solve(
         [row(s) for s in FIT_SHAPES],
         [numbers(rule, s) for s in FIT_SHAPES],
         [row(s) for s in CHECK_SHAPES],
@@ -152,7 +155,7 @@ def fit(rule: Rule, name: str | None = None) -> Fit:
         [numbers(vectors, (sizes[2],))],
         f"{name}'s state for vectors",
     )
-    return Fit(name, a, b, c, a_vec, c_vec, type(vectors).__name__)
+    return Fit(name, a, b, c, a_vec, c_vec, type(vectors).__name__, d)
 
 
 def state_numbers(f: Fit, shapes: dict) -> float:
@@ -190,7 +193,7 @@ def fit_eight_bit(rule: Rule, block_size: int = 2048) -> EightBitFit | None:
         [(np.prod(s), ceil(np.prod(s) / 4)) for s in sizes],
         [state_bytes(small, np.zeros(s)) for s in sizes],
         [(1, 1)],
-        [state_bytes(small, np.zeros(1))],
+        [state_bytes(small, np.zeros((1, 1)))],
         "an 8-bit state",
     )
     result = EightBitFit(per_entry, per_block, block_size)
@@ -226,7 +229,8 @@ def table(rules, models=("1e6", "1e9")) -> list[Row]:
     rows = []
     for rule in rules:
         f = fit(rule)
-        e = fit_eight_bit(rule) if f.a > 0 else None
+        # 8-bit state for the rules whose whole state is buffers shaped like x
+        e = fit_eight_bit(rule) if f.a > 0 and f.d == 0 and f.vectors == f.name else None
         per, gb, per8, gb8 = {}, {}, {}, {}
         for k, s in shapes.items():
             n = parameters(s)
@@ -272,6 +276,9 @@ def book_rules() -> list[Rule]:
         ("layerwise", ("LARS", "LAMB")),
         ("factored", ("Adafactor",)),
         ("sign", ("SignSGD", "Signum", "Lion")),
+        ("orthogonal", ("Muon",)),
+        ("kronecker", ("Shampoo", "SOAP")),
+        ("schedule_free", ("ScheduleFreeSGD", "ScheduleFreeAdamW")),
     ):
         try:
             mod = __import__(f"optnotes.rules.{module}", fromlist=list(names))

@@ -42,14 +42,33 @@ from .adaptive import (
 )
 from .base import Rule, _lr, _mu, a_rule, finite, gradient
 from .factored import Adafactor, AdafactorState
+from .kronecker import SOAP, Shampoo, ShampooState, SOAPState
 from .layerwise import LAMB, LARS, LARSState
 from .momentum import Momentum, MomentumState, Nesterov
+from .orthogonal import Muon, MuonState
 from .quantized import EightBit, EightBitState
+from .schedule_free import (
+    ScheduleFreeAdamW,
+    ScheduleFreeAdamWState,
+    ScheduleFreeSGD,
+    ScheduleFreeState,
+)
 from .sgd import SGD, Preconditioned, SGDState
 from .sign import Lion, SignSGD, SignState, Signum
 
 __all__ = [
     "LARGE_MODEL_RULES",
+    "MATRIX_RULES",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeAdamWState",
+    "ScheduleFreeSGD",
+    "ScheduleFreeState",
+    "Muon",
+    "MuonState",
+    "SOAP",
+    "SOAPState",
+    "Shampoo",
+    "ShampooState",
     "SignState",
     "Signum",
     "SignSGD",
@@ -119,6 +138,18 @@ LARGE_MODEL_RULES = (
     Signum,
     Lion,
     Adafactor,
+    ScheduleFreeSGD,
+    ScheduleFreeAdamW,
 )
-"""The rules of the part "Optimizers of large models", in the book's order (8-bit
-state, ``EightBit``, wraps another rule and is not among them)."""
+"""The rules of the part "Optimizers of large models" that take parameters of
+any shape, in the book's order (8-bit state, ``EightBit``, wraps another rule
+and is not among them; the rules for matrices only are ``MATRIX_RULES``)."""
+
+MATRIX_RULES = (
+    Shampoo,
+    SOAP,
+    Muon,
+)
+"""The rules of large models that update a weight matrix as a matrix, and take
+matrices only (a network's vectors go to another rule through ``ByLayer``), in
+the book's order."""

@@ -1,7 +1,8 @@
 r"""Orthogonalised updates: Muon (chapter: Orthogonalised updates).
 
-Muon treats a weight matrix as a matrix: it replaces the momentum :math:`M`,
-whose singular value decomposition is :math:`U \Sigma V^\top`, by something
+Muon makes the update a function of the weight matrix as a matrix: it
+replaces the momentum :math:`M` (by default its Nesterov look-ahead), whose
+singular value decomposition is :math:`U \Sigma V^\top`, by something
 close to :math:`U V^\top`, every singular value pushed towards 1, computed
 with a few matrix products (a Newton–Schulz iteration) instead of an SVD.
 It updates matrices only; a network's vectors go to another rule through
@@ -26,8 +27,13 @@ COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 ADJUSTMENTS = ("original", "match_rms_adamw")
 
 
-def newton_schulz(G, steps: int = 5, coefficients=COEFFICIENTS, eps: float = 1e-7):
-    r"""The quintic Newton–Schulz iteration: approximately :math:`U V^\top` of G.
+def newton_schulz(
+    G,
+    steps: int = 5,
+    coefficients=COEFFICIENTS,
+    eps: float = 1e-7,
+):
+    r"""The quintic Newton–Schulz iteration: nearly :math:`U V^\top` of G.
 
     $$
     \begin{aligned}
@@ -74,8 +80,12 @@ def adjusted_rate(alpha: float, shape, adjust_lr_fn: str | None) -> float:
     """The rate Muon uses for an m x n matrix: PyTorch's ``_adjust_lr``.
 
     "original" (``None``) scales by √max(1, m/n), Jordan et al.'s; Liu et al.
-    2025's "match_rms_adamw" by 0.2 √max(m, n), which gives the update the
-    root mean square of AdamW's.
+    2025's "match_rms_adamw" (their Sec. 2.2, Eq. 4) by 0.2 √max(m, n), which
+    gives the update the root mean square of AdamW's. PyTorch's ``Linear``
+    stores a weight as outputs x inputs, so there "original" is
+    √max(1, d_out/d_in); this package's networks store inputs x outputs
+    (``x @ W``), so here it is √max(1, d_in/d_out). "match_rms_adamw" is
+    symmetric in m and n and the same in both layouts.
     """
     m, n = shape
     if adjust_lr_fn in (None, "original"):
@@ -117,7 +127,10 @@ class Muon(Rule):
     ``None`` or ``"original"`` scales the rate by :math:`\sqrt{\max(1, r/c)}`
     as above (Jordan et al.'s), ``"match_rms_adamw"`` by
     :math:`0.2\sqrt{\max(r, c)}` (Liu et al. 2025, "Muon is scalable for LLM
-    training"). Defaults those of PyTorch's
+    training", Sec. 2.2, Eq. 4). PyTorch's ``Linear`` weight is outputs x
+    inputs, this package's networks' weights inputs x outputs, so
+    ``"original"`` scales the same layer differently here (see
+    :func:`adjusted_rate`). Defaults those of PyTorch's
     ``torch.optim.Muon``: :math:`\alpha = 10^{-3}`, :math:`\lambda = 0.1`,
     :math:`\mu = 0.95`, Nesterov, :math:`k = 5`, :math:`\epsilon = 10^{-7}`.
     PyTorch runs the iteration in bfloat16; this rule in float64. Muon takes
