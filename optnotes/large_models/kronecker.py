@@ -16,15 +16,15 @@ import numpy as np
 
 from .. import plots, problems, rules
 from .. import widgets as w
-from ..rules.kronecker import SOAP, Shampoo
+from ..rules.kronecker import SOAP, Shampoo, inverse_root
 from ..rules.orthogonal import Muon
 from . import digits
 
 
 def sym_power(S: np.ndarray, p: float) -> np.ndarray:
-    """:math:`S^p` of a symmetric positive semi-definite S (eigenvalues clipped at 0)."""
-    w_, U = np.linalg.eigh(S)
-    return (U * np.maximum(w_, 0.0) ** p) @ U.T
+    """:math:`S^p` of a symmetric positive semi-definite S (eigenvalues clipped
+    at 0): the rule's own matrix power, with no epsilon."""
+    return inverse_root(S, 0.0, -p)
 
 
 # --- Gupta et al.'s bound ------------------------------------------------------
@@ -362,7 +362,12 @@ def lsq_experiment():
         for name, line in lines.items():
             losses = lsq_losses(lsq_rule(name, LSQ_RATES[name], k), steps=SHOWN)
             line.set_data(t[: SHOWN + 1], losses)
-            counts.append(f"{name} {steps_to_target(losses):.0f}")
+            blown = np.flatnonzero(np.isinf(losses))
+            counts.append(
+                f"{name} blew up at step {blown[0]}"
+                if blown.size
+                else f"{name} {steps_to_target(losses):.0f}"
+            )
         title.set_text(
             f"k = {k}: steps to the line, " + ", ".join(counts) + f" (inf: not in {SHOWN})"
         )

@@ -124,6 +124,9 @@ class Shampoo(Rule):
     P_L &= (L + \epsilon I_m)^{-e}, \quad P_R = (R + \epsilon I_n)^{-e}
       \quad (\text{every } k \text{ steps}) \\
     D &= P_L\, G\, P_R \\
+    D_g &= G \ \ (\text{SGD graft}), \quad
+      r \leftarrow r + G^2,\ D_g = G / (\sqrt r + \epsilon)
+      \ \ (\text{Adagrad graft}) \\
     x &\leftarrow x - \alpha\, D
       \qquad (\text{grafted: } x \leftarrow x - \alpha\,
       \frac{\lVert D_g \rVert_F}{\lVert D \rVert_F}\, D)
@@ -255,7 +258,9 @@ class SOAP(Rule):
     L &\leftarrow \beta_s L + (1 - \beta_s)\, G G^\top, \quad
       R \leftarrow \beta_s R + (1 - \beta_s)\, G^\top G \\
     Q_L, Q_R &\leftarrow \text{eigenbases of } L, R
-      \quad (\text{every } k \text{ steps})
+      \quad (\text{every } k \text{ steps}) \\
+    &\text{(the first step only starts } L, R, Q_L, Q_R
+      \text{ from } G \text{ and leaves } x \text{ as it is)}
     \end{aligned}
     $$
 

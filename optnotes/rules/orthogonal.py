@@ -108,7 +108,8 @@ class Muon(Rule):
     u &= \mu m + (1 - \mu)\, g \quad (\text{Nesterov; else } u = m) \\
     Q &= \operatorname{NS}_k(u) \approx U V^\top,
       \quad u = U \Sigma V^\top \\
-    \hat\alpha &= \alpha \sqrt{\max(1, r / c)} \\
+    \hat\alpha &= \alpha \sqrt{\max(1, r / c)}
+      \quad (\text{RMS-matching: } 0.2\, \alpha \sqrt{\max(r, c)}) \\
     x &\leftarrow x - \alpha \lambda x - \hat\alpha\, Q
     \end{aligned}
     $$

@@ -100,6 +100,8 @@ class ScheduleFreeSGD(_ScheduleFree):
 
     $$
     \begin{aligned}
+    \gamma &= \gamma_0 \min\bigl(1, (t + 1)/T_w\bigr)
+      \quad (\gamma_0 \text{ the rate, } T_w \text{ the warm-up}) \\
     y &= (1 - \beta)\, z + \beta\, x \\
     z &\leftarrow z - \gamma\, \bigl(g(y) + \lambda y\bigr) \\
     \gamma_{\max} &\leftarrow \max(\gamma_{\max}, \gamma), \quad
@@ -169,9 +171,13 @@ class ScheduleFreeAdamW(_ScheduleFree):
 
     $$
     \begin{aligned}
+    \gamma &= \gamma_0 \min\bigl(1, (t + 1)/T_w\bigr)
+      \quad (\gamma_0 \text{ the rate, } T_w \text{ the warm-up}) \\
     y &= (1 - \beta_1)\, z + \beta_1\, x \\
     v &\leftarrow \beta_2 v + (1 - \beta_2)\, g(y)^2, \quad
     \hat v = v / (1 - \beta_2^{t+1}) \\
+    &\text{(the paper's form: } \hat v = v,\
+      \gamma \leftarrow \gamma \sqrt{1 - \beta_2^{t+1}} \text{)} \\
     z &\leftarrow z - \gamma\, \Bigl(\frac{g(y)}{\sqrt{\hat v} + \epsilon}
         + \lambda y\Bigr) \\
     \gamma_{\max} &\leftarrow \max(\gamma_{\max}, \gamma), \quad
