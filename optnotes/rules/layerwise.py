@@ -57,9 +57,12 @@ class LARS(Rule):
 
     $$
     \begin{aligned}
-    \lambda &= \eta\, \frac{\lVert x \rVert}{\lVert g \rVert + \beta \lVert x \rVert + \epsilon} \\
+    \lambda &= \eta\, \frac{\lVert x \rVert}{\lVert g \rVert + \beta \lVert x \rVert + \epsilon}
+      \quad (\text{ratio = update: the denominator }
+      \lVert g + \beta x \rVert + \epsilon) \\
     v &\leftarrow \mu v + \gamma\, \lambda\, (g + \beta x) \\
     x &\leftarrow x - v
+      \quad (\text{Nesterov: } x \leftarrow x - \mu v - \gamma \lambda (g + \beta x))
     \end{aligned}
     $$
 
